@@ -1,0 +1,1 @@
+//! The embedded event log in sled (filled in by the log work).

@@ -1,0 +1,1 @@
+//! The JetStream event log (filled in by the log work).

@@ -1,0 +1,75 @@
+//! The event log: one trait, two backends (embedded sled, NATS JetStream), one
+//! conformance suite.
+//!
+//! Positions are the log's global sequence (1, 2, 3…). A tenant's events carry
+//! `tenant_seq` 1, 2, 3…; `append` takes the sequence the caller last saw for the
+//! tenant (0 for a new tenant) and fails with [`LogError::Conflict`] when the tenant
+//! has moved on. Appending an `event_id` that is already stored returns the first
+//! position and writes nothing.
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use thiserror::Error;
+
+use crate::envelope::RawEnvelope;
+use crate::ids::TenantId;
+
+pub mod embedded;
+pub mod jetstream;
+
+/// Result of an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub position: u64,
+    /// True when the event id was already stored: nothing was written.
+    pub duplicate: bool,
+}
+
+/// The three ways an append or read can fail, kept apart all the way to the HTTP
+/// answer: a conflict is retried, an unavailable store is retried later (503), a
+/// store error is a bug or corruption (500).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LogError {
+    #[error("tenant {tenant} is at sequence {actual}, the append expected {expected}")]
+    Conflict {
+        tenant: TenantId,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("the event log is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the event log failed: {0}")]
+    Store(String),
+    #[error("the event does not fit the append: {0}")]
+    Invalid(String),
+}
+
+pub type EventStream = BoxStream<'static, Result<RawEnvelope, LogError>>;
+
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends `event` (with `tenant_seq == expected_tenant_seq + 1`) to `tenant`'s stream.
+    async fn append(
+        &self,
+        tenant: TenantId,
+        expected_tenant_seq: u64,
+        event: &RawEnvelope,
+    ) -> Result<Appended, LogError>;
+
+    /// Every event with `position >= from_position`, in order, up to the head at the
+    /// time of the call; the stream ends there.
+    async fn read(&self, from_position: u64) -> Result<EventStream, LogError>;
+
+    /// One tenant's events with `tenant_seq >= from_seq`, in order; ends at its head.
+    async fn read_tenant(&self, tenant: TenantId, from_seq: u64) -> Result<EventStream, LogError>;
+
+    /// Like `read`, but never ends: after catching up it yields new events as they
+    /// are appended.
+    async fn subscribe(&self, from_position: u64) -> Result<EventStream, LogError>;
+
+    /// Position of the newest event (0 when empty).
+    async fn head(&self) -> Result<u64, LogError>;
+
+    /// The tenant's newest `tenant_seq` (0 when the tenant has no events).
+    async fn tenant_head(&self, tenant: TenantId) -> Result<u64, LogError>;
+}

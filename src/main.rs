@@ -1,0 +1,5 @@
+//! The `rollcall` binary: subcommands only.
+
+fn main() {
+    println!("rollcall");
+}
