@@ -100,6 +100,10 @@ pub struct AreaDoc {
     /// Data scopes the area supports; absent means the area is not scoped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeDoc>,
+    /// The billable platform the area belongs to, where turning on its permissions
+    /// for anyone adds the platform to the subscription (Jetbuilt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
