@@ -198,3 +198,24 @@ fn the_seed_files_on_disk_match_the_embedded_ones() {
         assert_eq!(from_disk.ok(), rollcall_catalogs::by_name(name), "{name}");
     }
 }
+
+#[test]
+fn the_examples_in_the_format_docs_parse() {
+    // The format page is what newcomers copy from; its examples must stay valid.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/catalog-format.md");
+    let page = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+    let Ok(page) = page else {
+        panic!("cannot read {}: {page:?}", path.display())
+    };
+    let whole_catalogs: Vec<&str> = page
+        .split("```json\n")
+        .skip(1)
+        .filter_map(|block| block.split("\n```").next())
+        .filter(|block| block.contains("\"default_plan\""))
+        .collect();
+    assert_eq!(whole_catalogs.len(), 2, "the minimal and the full example");
+    for example in whole_catalogs {
+        let parsed = parse(example).map(|doc| doc.key);
+        assert!(parsed.is_ok(), "{parsed:?} in\n{example}");
+    }
+}
