@@ -280,9 +280,35 @@ impl Decider<'_> {
         apply(self.team.clone(), event, &fold_meta(self.team, self.ctx))
     }
 
+    /// The team as it would be after `event`, reduced to the one member the
+    /// event is about: a member's effective permissions depend only on that
+    /// member, the roles, the plan and the catalog, so nobody else is copied.
+    fn preview_member(&self, user_id: UserId, event: &Event) -> Team {
+        let team = Team {
+            tenant_id: self.team.tenant_id,
+            name: String::new(),
+            catalog: self.team.catalog.clone(),
+            catalog_version: self.team.catalog_version,
+            plan: self.team.plan.clone(),
+            roles: self.team.roles.clone(),
+            members: self
+                .team
+                .members
+                .get(&user_id)
+                .map(|m| (user_id, m.clone()))
+                .into_iter()
+                .collect(),
+            tenant_seq: self.team.tenant_seq,
+            head_hash: String::new(),
+            position: self.team.position,
+        };
+        apply(team, event, &fold_meta(self.team, self.ctx))
+    }
+
     /// No command may take away the last active admin. Only commands that can
-    /// take access away are judged, and a change to one member is judged only
-    /// when that member is the sole admin, so the common case folds nothing.
+    /// take access away are judged; a change to one member is judged only when
+    /// that member is the sole admin, so the common case resolves one or two
+    /// members rather than the whole team.
     fn admin_remains(&self, command: &Command, event: &Event) -> Result<(), DomainError> {
         let target = match command {
             Command::DefineCatalog { .. }
@@ -294,20 +320,28 @@ impl Decider<'_> {
             | Command::DeactivateUser { user_id, .. } => Some(*user_id),
             _ => return Ok(()),
         };
-        let before = self.team.active_admins();
-        if before.is_empty() {
-            // Nothing to protect: the operator is repairing a team without admins.
+        let Some(target) = target else {
+            let before = self.team.active_admins();
+            // An empty list means nothing to protect: the operator is repairing
+            // a team without admins.
+            if !before.is_empty() && self.preview(event).active_admins().is_empty() {
+                return Err(DomainError::LastActiveAdmin { admins: before });
+            }
             return Ok(());
-        }
-        if let Some(target) = target
-            && before.iter().any(|a| *a != target)
+        };
+        if !self.team.is_admin(target)
+            || self
+                .team
+                .members
+                .keys()
+                .any(|id| *id != target && self.team.is_admin(*id))
+            || self.preview_member(target, event).is_admin(target)
         {
             return Ok(());
         }
-        if self.preview(event).active_admins().is_empty() {
-            return Err(DomainError::LastActiveAdmin { admins: before });
-        }
-        Ok(())
+        Err(DomainError::LastActiveAdmin {
+            admins: vec![target],
+        })
     }
 }
 

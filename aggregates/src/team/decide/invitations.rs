@@ -77,7 +77,7 @@ impl Decider<'_> {
             .map(|(p, _)| p.clone())
             .collect();
         let granted = granted.difference(&denied).cloned().collect();
-        self.check_prerequisites(&self.preview(&event), c.user_id, &granted)?;
+        self.check_prerequisites(&self.preview_member(c.user_id, &event), c.user_id, &granted)?;
         Ok(event)
     }
 

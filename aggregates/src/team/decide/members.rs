@@ -38,7 +38,7 @@ impl Decider<'_> {
             .map(|(p, _)| p.clone())
             .collect();
         let added = added.difference(&denied).cloned().collect();
-        self.check_prerequisites(&self.preview(&event), user_id, &added)?;
+        self.check_prerequisites(&self.preview_member(user_id, &event), user_id, &added)?;
         Ok(event)
     }
 
@@ -84,7 +84,7 @@ impl Decider<'_> {
         });
         if state == Toggle::Allow {
             let granted = BTreeSet::from([permission.clone()]);
-            self.check_prerequisites(&self.preview(&event), user_id, &granted)?;
+            self.check_prerequisites(&self.preview_member(user_id, &event), user_id, &granted)?;
         }
         Ok(event)
     }
