@@ -321,3 +321,24 @@ fn invitations_last_and_profile_links_are_keys() {
         }
     );
 }
+
+#[test]
+fn plan_keys_are_keys() {
+    assert_eq!(
+        refused(|d| d.plans[1].key = "Lite Plan".into()),
+        CatalogError::InvalidPlanKey {
+            plan: "Lite Plan".into()
+        }
+    );
+}
+
+#[test]
+fn view_actions_come_from_the_catalog() {
+    let c = match Catalog::compile(catalogs::tracker()) {
+        Ok(c) => c,
+        Err(e) => panic!("the tracker fixture does not compile: {e}"),
+    };
+    assert!(c.is_view(&"jobs.read".into()));
+    assert!(!c.is_view(&"jobs.update".into()));
+    assert_eq!(c.permissions().len(), 13);
+}

@@ -489,3 +489,49 @@ fn an_invitation_is_still_good_at_its_last_second() {
         .at(t0() + Duration::hours(72))
         .then(accepted(user(2)));
 }
+
+#[test]
+fn externals_of_a_tracker_hold_read_only() {
+    let tracker = || {
+        given([tenant_created(catalogs::tracker())]).and_by(
+            Actor::Operator,
+            [Event::RoleCreated(RoleCreated {
+                role: "field".into(),
+                label: "Field".into(),
+                grants: vec!["jobs.read".into(), "jobs.update".into()],
+            })],
+        )
+    };
+    let mut cmd = external(invite("nia@acme.test", &["field"]));
+    tracker()
+        .when(cmd.clone())
+        .then_err(DomainError::ExternalViewOnly {
+            permission: "jobs.update".into(),
+        });
+    if let Command::InviteUser {
+        roles, overrides, ..
+    } = &mut cmd
+    {
+        roles.clear();
+        overrides.insert("jobs.read".into(), Toggle::Allow);
+    }
+    let team = tracker().when(cmd).then(Event::UserInvited(UserInvited {
+        kind: MemberKind::External,
+        roles: vec![],
+        overrides: BTreeMap::from([("jobs.read".into(), Toggle::Allow)]),
+        ..invited_event(&[])
+    }));
+    let team = fold_one(
+        team,
+        Actor::User(user(NEW)),
+        t0(),
+        &Event::InvitationAccepted(InvitationAccepted {
+            user_id: user(NEW),
+            invitation_id: invitation_of(user(NEW)),
+        }),
+    );
+    let held: Vec<String> = rollcall_aggregates::effective(&team, user(NEW))
+        .map(|e| e.permissions.keys().map(|p| p.to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(held, vec!["jobs.read"]);
+}
