@@ -25,6 +25,8 @@ fn folding_tracks_sequence_hash_and_position() {
         ],
     );
     let team = fold(Team::default(), &envelopes);
+    assert_eq!(Team::replay(&envelopes), team);
+    assert_eq!(Team::replay(&envelopes[..1]).members.len(), 1);
     assert_eq!(team.tenant_id, Some(TENANT));
     assert_eq!(team.tenant_seq, 2);
     assert_eq!(team.position, 2);
