@@ -354,3 +354,53 @@ async fn embedded_log_shares_its_database_with_other_trees() {
         assert!(names.contains(&tree.to_owned()), "{names:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_acknowledged_appends_survive_a_kill() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = TempDir::new().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall-log-writer"))
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the writer");
+    let stdout = child.stdout.take().expect("writer stdout");
+    let mut acked = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("writer output");
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields.len(), 4, "{line}");
+        acked.push((
+            fields[0].parse::<TenantId>().expect("tenant"),
+            fields[1].parse::<u64>().expect("seq"),
+            fields[2].parse::<u64>().expect("position"),
+            fields[3].parse::<EventId>().expect("event id"),
+        ));
+        if acked.len() >= 300 {
+            break;
+        }
+    }
+    // SIGKILL: no destructor runs, nothing buffered in the process gets written.
+    child.kill().expect("kill the writer");
+    child.wait().expect("reap the writer");
+    assert!(acked.len() >= 300, "the writer stopped early");
+
+    let log: Log = Arc::new(EmbeddedLog::open(dir.path()).expect("reopen"));
+    let stored = suite::collect(log.read(0).await.expect("read")).await;
+    let by_position: std::collections::HashMap<u64, _> =
+        stored.iter().map(|e| (e.position, e)).collect();
+    for (tenant, seq, position, event_id) in &acked {
+        let event = by_position
+            .get(position)
+            .unwrap_or_else(|| panic!("acknowledged position {position} was lost"));
+        assert_eq!(
+            (event.tenant_id, event.tenant_seq, event.event_id),
+            (*tenant, *seq, *event_id)
+        );
+    }
+    let positions: Vec<u64> = stored.iter().map(|e| e.position).collect();
+    assert_eq!(positions, (1..=stored.len() as u64).collect::<Vec<_>>());
+}

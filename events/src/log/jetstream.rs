@@ -245,6 +245,9 @@ impl EventLog for JetStreamLog {
         check_fits(tenant, expected_tenant_seq, event)?;
         let mut head = match self.cached_head(tenant) {
             Some(head) if head.tenant_seq == expected_tenant_seq => head,
+            // A new tenant needs no look-up: "no message yet" is what the server
+            // checks, and it refuses the publish if the tenant does exist.
+            None if expected_tenant_seq == 0 => TenantHead::default(),
             // Unknown, or the cache disagrees with the caller: the server decides.
             _ => self.fetch_head(tenant).await?,
         };
