@@ -17,6 +17,8 @@ use crate::log::{EventStream, LogError};
 /// Pause before a broken subscription tries again, growing up to the maximum.
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
+/// How often an idle subscription checks whether the client has reconnected.
+const RECONNECT_CHECK: Duration = Duration::from_millis(250);
 
 /// Parses a stored message and gives it its position.
 pub(super) fn decode(payload: &[u8], position: u64) -> Result<RawEnvelope, LogError> {
@@ -58,6 +60,13 @@ impl JetStreamLog {
             .messages()
             .await
             .map_err(|e| LogError::Unavailable(format!("cannot start a consumer: {e}")))
+    }
+
+    fn connects(&self) -> u64 {
+        self.client
+            .statistics()
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Drains `messages` up to and including the event `until` names. Each message
@@ -131,19 +140,26 @@ impl JetStreamLog {
             log: JetStreamLog,
             next: u64,
             messages: Option<Ordered>,
+            /// The client's connection count when the consumer was created.
+            connects: u64,
             pause: Duration,
         }
         let state = State {
             log: self.clone(),
             next: from_position.max(1),
             messages: None,
+            connects: 0,
             pause: RETRY_MIN,
         };
         futures::stream::unfold(state, |mut st| async move {
             loop {
                 let Some(messages) = st.messages.as_mut() else {
+                    let connects = st.log.connects();
                     match st.log.ordered(st.next, String::new()).await {
-                        Ok(messages) => st.messages = Some(messages),
+                        Ok(messages) => {
+                            st.messages = Some(messages);
+                            st.connects = connects;
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, next = st.next, "subscription waits for the log");
                             tokio::time::sleep(st.pause).await;
@@ -152,7 +168,19 @@ impl JetStreamLog {
                     }
                     continue;
                 };
-                match messages.next().await {
+                let next = tokio::select! {
+                    next = messages.next() => next,
+                    () = tokio::time::sleep(RECONNECT_CHECK) => {
+                        // After a reconnect the server may have lost the consumer;
+                        // the ordered consumer would notice only after missing
+                        // heartbeats, so start a new one at once.
+                        if st.log.connects() != st.connects {
+                            st.messages = None;
+                        }
+                        continue;
+                    }
+                };
+                match next {
                     Some(Ok(message)) => {
                         let item = decode_message(&message);
                         match &item {
