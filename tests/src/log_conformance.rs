@@ -298,6 +298,32 @@ pub async fn retry_is_idempotent(log: Log) {
     assert_eq!(log.head().await.expect("head"), 3);
 }
 
+/// The same event appended from many tasks at once is stored once; every task
+/// gets the same position.
+pub async fn concurrent_retries_store_once(log: Log) {
+    let tenant = new_tenant();
+    let first = append_chain(&log, tenant, 1).await;
+    let event = sealed(tenant, 2, &first[0].hash, "retried");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let log = log.clone();
+        let event = event.clone();
+        tasks.push(tokio::spawn(
+            async move { log.append(tenant, 1, &event).await },
+        ));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("task").expect("append"));
+    }
+    let positions: BTreeSet<u64> = answers.iter().map(|a| a.position).collect();
+    assert_eq!(positions, BTreeSet::from([2]));
+    assert_eq!(answers.iter().filter(|a| !a.duplicate).count(), 1);
+    let events = collect(log.read(0).await.expect("read")).await;
+    assert_eq!(events.len(), 2);
+    assert_chain(&events);
+}
+
 /// Positions order events across tenants in append order; each tenant's stream
 /// holds only its own.
 pub async fn positions_order_all_tenants(log: Log) {

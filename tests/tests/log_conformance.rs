@@ -109,6 +109,7 @@ conformance!(
         conflict_reports_expected_and_actual,
         racing_appenders_keep_one_chain,
         retry_is_idempotent,
+        concurrent_retries_store_once,
         positions_order_all_tenants,
         read_tenant_from_a_sequence,
         subscribe_catches_up_then_goes_live,
@@ -216,7 +217,13 @@ async fn jetstream_retry_beyond_the_duplicate_window_is_still_idempotent() {
         .expect("create stream");
     let log = backend.open().await;
     let tenant = suite::new_tenant();
-    let stored = suite::append_chain(&log, tenant, 4).await;
+    let neighbour = suite::new_tenant();
+    // Interleaved with another tenant, so the look-up has to search.
+    let mut stored = Vec::new();
+    for round in 0..4 {
+        suite::append_chain(&log, neighbour, round + 1).await;
+        stored.extend(suite::append_chain(&log, tenant, 1).await);
+    }
     tokio::time::sleep(Duration::from_millis(400)).await;
 
     for (expected, event) in stored.iter().enumerate() {
@@ -246,7 +253,8 @@ async fn jetstream_retry_beyond_the_duplicate_window_is_still_idempotent() {
             actual: 4
         })
     );
-    assert_eq!(log.head().await.expect("head"), 4);
+    assert_eq!(log.head().await.expect("head"), 14);
+    assert_eq!(fresh.tenant_head(tenant).await.expect("tenant head"), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

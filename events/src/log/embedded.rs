@@ -35,7 +35,8 @@ const MAX_BATCH: usize = 1024;
 const READ_CHUNK: usize = 256;
 
 /// The sled-backed [`EventLog`]. Cheap to clone; the writer thread stops when the
-/// last clone is dropped.
+/// last clone is dropped. Open one per database and share clones: two logs over
+/// the same trees would each believe they are the only writer.
 #[derive(Clone)]
 pub struct EmbeddedLog {
     inner: Arc<Inner>,
