@@ -96,7 +96,10 @@ async fn raw_sequential(js: &jetstream::Context, events: &[RawEnvelope]) -> f64 
     rate(events.len(), started.elapsed())
 }
 
-/// Publishes everything without waiting, then collects the acks.
+/// Acks awaited at once by the raw pipelined publisher.
+const RAW_WINDOW: usize = 1024;
+
+/// Publishes without waiting for each ack, up to [`RAW_WINDOW`] in flight.
 async fn raw_pipelined(js: &jetstream::Context, chains: &[Vec<RawEnvelope>]) -> f64 {
     let payloads: Vec<(String, Bytes)> = chains
         .iter()
@@ -112,6 +115,13 @@ async fn raw_pipelined(js: &jetstream::Context, chains: &[Vec<RawEnvelope>]) -> 
     let started = Instant::now();
     let mut acks = FuturesUnordered::new();
     for (subject, payload) in payloads {
+        // The context allows a bounded number of unacknowledged publishes; collect
+        // acks as we go so the window keeps moving.
+        while acks.len() >= RAW_WINDOW {
+            if let Some(Err(e)) = acks.next().await {
+                panic!("raw ack failed: {e}");
+            }
+        }
         match js.publish(subject, payload).await {
             Ok(ack) => acks.push(ack.into_future()),
             Err(e) => panic!("raw publish failed: {e}"),
@@ -193,10 +203,15 @@ async fn run() {
     let one = |_: ()| chain(new_tenant(), sequential);
 
     let embedded_seq = log_sequential(&embedded, &one(())).await;
+    eprintln!("embedded sequential done");
     let embedded_pipe = log_pipelined(&embedded, &make_pipelined()).await;
+    eprintln!("embedded pipelined done");
     let js_seq = log_sequential(&jetstream_log, &one(())).await;
+    eprintln!("JetStream sequential done");
     let js_pipe = log_pipelined(&jetstream_log, &make_pipelined()).await;
+    eprintln!("JetStream pipelined done");
     let raw_seq = raw_sequential(&raw, &one(())).await;
+    eprintln!("raw sequential done");
     let raw_pipe = raw_pipelined(&raw, &make_pipelined()).await;
 
     println!();

@@ -241,6 +241,10 @@ async fn jetstream_retry_beyond_the_duplicate_window_is_still_idempotent() {
     }
     // A fresh connection has no cache: the look-up goes to the server.
     let fresh = backend.open().await;
+    let retry = fresh.append(tenant, 0, &stored[0]).await.expect("retry");
+    assert_eq!(retry.position, stored[0].position);
+    assert!(retry.duplicate);
+    let fresh = backend.open().await;
     let retry = fresh.append(tenant, 1, &stored[1]).await.expect("retry");
     assert_eq!(retry.position, stored[1].position);
     assert!(retry.duplicate);
