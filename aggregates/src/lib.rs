@@ -1,1 +1,22 @@
-//! rollcall-aggregates
+//! Rollcall's domain core, pure and synchronous: the compiled [`Catalog`], the
+//! Team decider ([`decide`] / [`evolve`]) and permission resolution with
+//! explanations ([`effective`] / [`check`]).
+//!
+//! Nothing here does I/O, reads a clock or draws random numbers: time, the actor
+//! and fresh ids arrive with the command and its [`Context`], so a decision can be
+//! replayed and retried and always comes out the same.
+
+pub mod access;
+pub mod catalog;
+pub mod team;
+pub mod testing;
+
+pub use access::{
+    CheckOutcome, CheckRequest, Denial, Effective, Resource, Source, check, check_effective,
+    effective,
+};
+pub use catalog::{Catalog, CatalogError};
+pub use team::{
+    Command, Context, DomainError, Invitation, Member, MemberStatus, Override, Role, Team, decide,
+    evolve,
+};

@@ -1,0 +1,206 @@
+//! Why the Team refuses a command. Every rule has its own variant carrying the
+//! data a caller needs to explain the refusal; none carries a secret.
+
+use chrono::{DateTime, Utc};
+use rollcall_events::{Actor, InvitationId, Permission, RoleKey, TenantId, UserId};
+use thiserror::Error;
+
+use crate::catalog::CatalogError;
+use crate::team::MemberStatus;
+
+/// A domain rejection: the request is understood but the rules forbid it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("tenant {tenant_id} already exists")]
+    TenantExists { tenant_id: TenantId },
+    #[error("only the operator may {action}")]
+    OperatorOnly { action: &'static str },
+    #[error("{actor} may not manage this team")]
+    NotAuthorized { actor: Actor },
+    #[error("{actor} may not {action}")]
+    Forbidden { actor: Actor, action: &'static str },
+    #[error(
+        "the change would leave the tenant without an active admin (admins losing access: {admins:?})"
+    )]
+    LastActiveAdmin { admins: Vec<UserId> },
+    #[error("{actor} may not grant `{permission}`, which it does not hold itself")]
+    Escalation {
+        actor: Actor,
+        permission: Permission,
+    },
+    #[error("{user_id} is an admin; only admins may change admins")]
+    OnlyAdminsChangeAdmins { user_id: UserId },
+    #[error("external members may hold view actions only; `{permission}` is not one")]
+    ExternalViewOnly { permission: Permission },
+    #[error("`{permission}` requires `{requires}`, which would not be effective")]
+    PrerequisiteMissing {
+        permission: Permission,
+        requires: Permission,
+    },
+    #[error("unknown role `{role}`")]
+    UnknownRole { role: RoleKey },
+    #[error("unknown permission `{permission}`")]
+    UnknownPermission { permission: Permission },
+    #[error("unknown area `{area}`")]
+    UnknownArea { area: String },
+    #[error("unknown plan `{plan}`")]
+    UnknownPlan { plan: String },
+    #[error("member {user_id} not found")]
+    UnknownMember { user_id: UserId },
+    #[error("invitation {invitation_id} not found")]
+    UnknownInvitation { invitation_id: InvitationId },
+    #[error("a member may hold one role, not {count}")]
+    SingleRole { count: usize },
+    #[error("`{permission}` is always on in plan `{plan}` and cannot be denied")]
+    AlwaysOn {
+        plan: String,
+        permission: Permission,
+    },
+    #[error("`{permission}` is not available in plan `{plan}`")]
+    PlanUnavailable {
+        plan: String,
+        permission: Permission,
+    },
+    #[error("plan `{plan}` does not allow custom roles")]
+    CustomRolesNotAllowed { plan: String },
+    #[error("plan `{plan}` allows at most {max} offices, not {requested}")]
+    TooManyOffices {
+        plan: String,
+        max: u32,
+        requested: usize,
+    },
+    #[error("area `{area}` is not scoped")]
+    AreaNotScoped { area: String },
+    #[error("area `{area}` does not offer scope `{scope}`")]
+    ScopeNotOffered { area: String, scope: &'static str },
+    #[error("{user_id} holds `{permission}` and so belongs to every office")]
+    AllOffices {
+        user_id: UserId,
+        permission: Permission,
+    },
+    #[error("`{cidr}` is not a CIDR block")]
+    InvalidCidr { cidr: String },
+    #[error("{user_id} may not log in from {ip}")]
+    NetworkNotAllowed { user_id: UserId, ip: String },
+    #[error("{user_id} is {status}")]
+    NotActive {
+        user_id: UserId,
+        status: MemberStatus,
+    },
+    #[error("{user_id} is {status}, not deactivated")]
+    NotDeactivated {
+        user_id: UserId,
+        status: MemberStatus,
+    },
+    #[error("`{email}` is not a valid email address")]
+    InvalidEmail { email: String },
+    #[error("`{email}` already belongs to a member")]
+    EmailTaken { email: String },
+    #[error("user id {user_id} is already in use")]
+    UserIdTaken { user_id: UserId },
+    #[error("invitation id {invitation_id} is already in use")]
+    InvitationIdTaken { invitation_id: InvitationId },
+    #[error("this action requires an MFA step-up")]
+    MfaRequired,
+    #[error("invitation {invitation_id} was canceled")]
+    InvitationCanceled { invitation_id: InvitationId },
+    #[error("invitation {invitation_id} was already accepted")]
+    InvitationUsed { invitation_id: InvitationId },
+    #[error("invitation {invitation_id} was resent; only the latest link works")]
+    InvitationSuperseded { invitation_id: InvitationId },
+    #[error("invitation {invitation_id} expired at {expired_at}")]
+    InvitationExpired {
+        invitation_id: InvitationId,
+        expired_at: DateTime<Utc>,
+    },
+    #[error("role `{role}` already exists")]
+    RoleExists { role: RoleKey },
+    #[error("role key `{role}` is not valid (lower-case letters, digits, `_` or `-`)")]
+    InvalidRoleKey { role: RoleKey },
+    #[error("role `{role}` is built in")]
+    BuiltinRole { role: RoleKey },
+    #[error("role `{role}` is held by {members} member(s)")]
+    RoleInUse { role: RoleKey, members: usize },
+    #[error("{user_id} cannot take over records: not another active member")]
+    InvalidReassign { user_id: UserId },
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("unknown profile link `{link}`")]
+    UnknownProfileLink { link: String },
+    #[error("a catalog may not change its key from `{from}` to `{to}`")]
+    CatalogKeyChanged { from: String, to: String },
+    #[error("invalid catalog: {0}")]
+    InvalidCatalog(#[from] CatalogError),
+    #[error("nothing would change ({what})")]
+    Unchanged { what: &'static str },
+}
+
+impl DomainError {
+    /// Stable slug of the HTTP problem type.
+    pub fn slug(&self) -> &'static str {
+        use DomainError::*;
+        match self {
+            TenantNotFound | UnknownMember { .. } | UnknownInvitation { .. } => "not-found",
+            TenantExists { .. }
+            | UserIdTaken { .. }
+            | InvitationIdTaken { .. }
+            | RoleExists { .. }
+            | NotActive { .. }
+            | NotDeactivated { .. } => "conflict",
+            OperatorOnly { .. } | NotAuthorized { .. } | Forbidden { .. } => "forbidden",
+            LastActiveAdmin { .. } => "last-admin",
+            Escalation { .. } => "escalation",
+            OnlyAdminsChangeAdmins { .. } => "only-admins-change-admins",
+            ExternalViewOnly { .. } => "external-view-only",
+            PrerequisiteMissing { .. } => "prerequisite-missing",
+            UnknownRole { .. } => "unknown-role",
+            UnknownPermission { .. } => "unknown-permission",
+            UnknownArea { .. } => "unknown-area",
+            UnknownPlan { .. } => "unknown-plan",
+            SingleRole { .. } => "single-role",
+            AlwaysOn { .. }
+            | PlanUnavailable { .. }
+            | CustomRolesNotAllowed { .. }
+            | TooManyOffices { .. } => "plan-restriction",
+            AllOffices { .. } => "all-offices",
+            NetworkNotAllowed { .. } => "network-not-allowed",
+            EmailTaken { .. } => "email-taken",
+            MfaRequired => "mfa-required",
+            InvitationCanceled { .. } => "invitation-canceled",
+            InvitationUsed { .. } => "invitation-used",
+            InvitationSuperseded { .. } => "invitation-superseded",
+            InvitationExpired { .. } => "invitation-expired",
+            BuiltinRole { .. } => "builtin-role",
+            RoleInUse { .. } => "role-in-use",
+            InvalidCatalog(_) => "invalid-catalog",
+            Unchanged { .. } => "unchanged",
+            AreaNotScoped { .. }
+            | ScopeNotOffered { .. }
+            | InvalidCidr { .. }
+            | InvalidEmail { .. }
+            | InvalidRoleKey { .. }
+            | InvalidReassign { .. }
+            | Empty { .. }
+            | UnknownProfileLink { .. }
+            | CatalogKeyChanged { .. } => "validation",
+        }
+    }
+
+    /// The HTTP status a gateway should answer with.
+    pub fn http_status(&self) -> u16 {
+        match self.slug() {
+            "not-found" => 404,
+            "forbidden"
+            | "escalation"
+            | "only-admins-change-admins"
+            | "mfa-required"
+            | "network-not-allowed" => 403,
+            "conflict" | "email-taken" | "role-in-use" | "last-admin" | "unchanged"
+            | "invitation-used" => 409,
+            "invitation-expired" | "invitation-canceled" | "invitation-superseded" => 410,
+            _ => 422,
+        }
+    }
+}

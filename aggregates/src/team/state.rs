@@ -1,0 +1,157 @@
+//! The Team's state, as `evolve` builds it from events.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rollcall_events::catalog::Scope;
+use rollcall_events::{
+    Actor, InvitationId, MemberKind, OfficeId, Permission, Profile, RoleKey, TenantId, Toggle,
+    UserId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+
+/// The aggregate. `Default` is the empty team before `tenant.created`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Team {
+    /// `None` until `tenant.created`.
+    pub tenant_id: Option<TenantId>,
+    pub name: String,
+    pub catalog: Option<Arc<Catalog>>,
+    pub catalog_version: u32,
+    pub plan: String,
+    /// Built-in roles (from the catalog) and the tenant's custom roles.
+    pub roles: BTreeMap<RoleKey, Role>,
+    pub members: BTreeMap<UserId, Member>,
+    /// Of the last event folded.
+    pub tenant_seq: u64,
+    /// Hash of the last event folded (`GENESIS_HASH` when none).
+    pub head_hash: String,
+    /// Log position of the last event folded.
+    pub position: u64,
+}
+
+/// A role: a named bundle of grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub key: RoleKey,
+    pub label: String,
+    pub description: String,
+    /// Permissions or patterns.
+    pub grants: Vec<Permission>,
+    pub except: Vec<Permission>,
+    pub builtin: bool,
+}
+
+/// Lifecycle of a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    Invited,
+    Active,
+    Deactivated,
+    Canceled,
+}
+
+impl MemberStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MemberStatus::Invited => "invited",
+            MemberStatus::Active => "active",
+            MemberStatus::Deactivated => "deactivated",
+            MemberStatus::Canceled => "canceled",
+        }
+    }
+}
+
+impl std::fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A per-user allow or deny, with who set it and when, so an explanation can name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Override {
+    /// `Allow` or `Deny`; `Inherit` is never stored.
+    pub state: Toggle,
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+    pub position: u64,
+    pub reason: Option<String>,
+}
+
+/// The member's current invitation. Only the nonce of the latest send is valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub nonce: String,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub canceled_at: Option<DateTime<Utc>>,
+}
+
+/// A user in the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: UserId,
+    /// Normalised (trimmed, lower-case).
+    pub email: String,
+    pub profile: Profile,
+    pub kind: MemberKind,
+    pub status: MemberStatus,
+    pub roles: Vec<RoleKey>,
+    /// Only `Allow`/`Deny` are stored; `Inherit` removes the entry.
+    pub overrides: BTreeMap<Permission, Override>,
+    /// Explicitly set scopes; an absent area has the area's default.
+    pub scopes: BTreeMap<String, Scope>,
+    pub offices: Vec<OfficeId>,
+    /// Allowed CIDR blocks; empty means anywhere.
+    pub networks: Vec<String>,
+    pub invitation: Option<Invitation>,
+    pub invited_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub reassign_to: Option<UserId>,
+}
+
+impl Team {
+    pub fn catalog(&self) -> Option<&Catalog> {
+        self.catalog.as_deref()
+    }
+
+    pub fn member(&self, id: UserId) -> Option<&Member> {
+        self.members.get(&id)
+    }
+
+    /// The member with this email (normalised first); canceled invitations free
+    /// their email, so they are ignored.
+    pub fn member_by_email(&self, email: &str) -> Option<&Member> {
+        let email = normalise_email(email);
+        self.members
+            .values()
+            .find(|m| m.status != MemberStatus::Canceled && m.email == email)
+    }
+
+    /// Active and effectively holding the catalog's team permission.
+    pub fn is_admin(&self, id: UserId) -> bool {
+        todo!()
+    }
+
+    pub fn active_admins(&self) -> Vec<UserId> {
+        self.members
+            .keys()
+            .copied()
+            .filter(|id| self.is_admin(*id))
+            .collect()
+    }
+}
+
+/// Trimmed and lower-cased, the one form emails are compared and stored in.
+pub(crate) fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
