@@ -1,0 +1,1 @@
+//! The in-memory side: every tenant's state, swapped in after each committed batch.
