@@ -8,10 +8,10 @@
 
 mod audit;
 mod error;
-mod memory;
 mod projections;
 mod projector;
 mod reduce;
+mod state;
 mod store;
 mod views;
 

@@ -1,1 +1,0 @@
-//! The in-memory side: every tenant's state, swapped in after each committed batch.
