@@ -13,6 +13,7 @@ mod projector;
 mod reduce;
 mod state;
 mod store;
+pub mod testing;
 mod views;
 
 pub use audit::{

@@ -1,15 +1,13 @@
 //! Views as specifications: given events, then the team list, member view,
 //! catalog and check read as expected.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{History, projections};
 use pretty_assertions::assert_eq;
 use rollcall_aggregates::testing::{OWNER, TENANT, catalogs, joined, tenant_created, user};
 use rollcall_aggregates::{CheckRequest, Command, MemberStatus, Resource, check};
 use rollcall_events::{Actor, Event, Permission, RoleKey, Toggle};
+use rollcall_projections::testing::{History, projections};
 
 /// Acme on the small catalog: the owner, an active user, an invited viewer, and
 /// a deactivated manager.

@@ -1,14 +1,16 @@
-//! Test fixtures: histories of sealed events across tenants, with fixed ids and
-//! times, so every view and snapshot is deterministic.
-#![allow(dead_code)]
+//! Test fixtures, compiled for every consumer so other crates' tests can reuse
+//! them: histories of sealed events across tenants with fixed ids and times (so
+//! every view and snapshot is deterministic), and projections in a temporary db.
+//!
+//! Panics on broken fixtures: a test should report them, not work around them.
 
 use std::collections::HashMap;
 
+use crate::{ProjectionError, Projections};
 use chrono::{DateTime, Duration, Utc};
 use rollcall_aggregates::testing::t0;
 use rollcall_aggregates::{Command, Context, DomainError, Team, decide, evolve};
 use rollcall_events::{Actor, Event, EventId, EventMeta, GENESIS_HASH, RawEnvelope, TenantId};
-use rollcall_projections::Projections;
 
 /// A log in memory: events sealed per tenant chain, positions 1, 2, 3…, the time
 /// one minute per position after `t0`.
@@ -63,7 +65,10 @@ impl History {
         let mut raw = RawEnvelope::seal(meta, &prev, &event);
         raw.position = position;
         self.chains.insert(tenant, (seq + 1, raw.hash.clone()));
-        let envelope = raw.decode().expect("a sealed event decodes");
+        let envelope = match raw.decode() {
+            Ok(envelope) => envelope,
+            Err(e) => panic!("{} does not decode after sealing: {e}", raw.event_type),
+        };
         let team = self.teams.remove(&tenant).unwrap_or_default();
         self.teams.insert(tenant, evolve(team, &envelope));
         self.events.push(raw.clone());
@@ -95,9 +100,13 @@ impl History {
 
 /// Fresh projections in a temporary sled database.
 pub fn projections() -> Projections {
-    let db = sled::Config::new()
+    let opened = sled::Config::new()
         .temporary(true)
         .open()
-        .expect("a temporary sled db opens");
-    Projections::open(db).expect("projections open")
+        .map_err(ProjectionError::from)
+        .and_then(Projections::open);
+    match opened {
+        Ok(projections) => projections,
+        Err(e) => panic!("temporary projections do not open: {e}"),
+    }
 }
