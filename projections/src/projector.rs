@@ -42,6 +42,13 @@ impl ProjectorHandle {
         self.task.abort();
     }
 
+    /// Kills the task as [`abort`](Self::abort) does, and waits until it is gone.
+    pub async fn kill(self) {
+        self.task.abort();
+        // The abort's own JoinError is the expected outcome.
+        let _ = self.task.await;
+    }
+
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
     }

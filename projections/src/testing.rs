@@ -8,9 +8,13 @@ use std::collections::HashMap;
 
 use crate::{ProjectionError, Projections};
 use chrono::{DateTime, Duration, Utc};
-use rollcall_aggregates::testing::t0;
+use rollcall_aggregates::testing::{catalogs, t0, tenant_created};
 use rollcall_aggregates::{Command, Context, DomainError, Team, decide, evolve};
-use rollcall_events::{Actor, Event, EventId, EventMeta, GENESIS_HASH, RawEnvelope, TenantId};
+use rollcall_events::{
+    Actor, Event, EventId, EventMeta, GENESIS_HASH, InvitationAccepted, InvitationId, MemberKind,
+    Permission, PermissionToggled, RawEnvelope, RoleKey, TenantCreated, TenantId, Toggle, UserId,
+    UserInvited, UserLoggedIn,
+};
 
 /// A log in memory: events sealed per tenant chain, positions 1, 2, 3…, the time
 /// one minute per position after `t0`.
@@ -109,4 +113,93 @@ pub fn projections() -> Projections {
         Ok(projections) => projections,
         Err(e) => panic!("temporary projections do not open: {e}"),
     }
+}
+
+/// The tenant of [`busy_history`]'s tenant number `t`.
+pub fn busy_tenant(t: u64) -> TenantId {
+    TenantId::from_u128(0x1000_0000 + u128::from(t))
+}
+
+/// The `n`th member (1 = owner) of [`busy_history`]'s tenant number `t`.
+pub fn busy_user(t: u64, n: u64) -> UserId {
+    UserId::from_u128((u128::from(t) << 16) + u128::from(n) + 0x2000_0000)
+}
+
+/// A valid history over `tenants` tenants of the small catalog, interleaved round
+/// robin so every batch touches many tenants: each tenant is created with its
+/// owner, two members join, then logins and a permission toggled on and off, until
+/// `events` events in all.
+pub fn busy_history(tenants: u64, events: u64) -> History {
+    let mut h = History::new();
+    let mut step = vec![0u64; tenants as usize];
+    let mut t = 0u64;
+    while h.position() < events {
+        let tenant = busy_tenant(t);
+        let owner = busy_user(t, 1);
+        let s = step[t as usize];
+        step[t as usize] += 1;
+        let member = busy_user(t, 2);
+        let event = match s {
+            0 => Event::TenantCreated(TenantCreated {
+                owner_id: owner,
+                owner_email: format!("owner{t}@busy.test"),
+                owner_display_name: format!("Owner {t}"),
+                ..tenant_created_small()
+            }),
+            1 | 3 => invite(
+                busy_user(t, s.div_ceil(2) + 1),
+                if s == 1 { "user" } else { "viewer" },
+            ),
+            2 | 4 => Event::InvitationAccepted(InvitationAccepted {
+                user_id: busy_user(t, s / 2 + 1),
+                invitation_id: InvitationId(busy_user(t, s / 2 + 1).as_uuid()),
+            }),
+            _ => match s % 4 {
+                0 | 2 => Event::UserLoggedIn(UserLoggedIn {
+                    user_id: busy_user(t, 1 + (s / 4) % 3),
+                    source_ip: None,
+                }),
+                1 => toggle(member, Toggle::Inherit, Toggle::Deny),
+                _ => toggle(member, Toggle::Deny, Toggle::Inherit),
+            },
+        };
+        let actor = if s == 0 {
+            Actor::Operator
+        } else {
+            Actor::User(owner)
+        };
+        h.push(tenant, actor, event);
+        t = (t + 1) % tenants;
+    }
+    h
+}
+
+fn tenant_created_small() -> TenantCreated {
+    match tenant_created(catalogs::small()) {
+        Event::TenantCreated(e) => e,
+        other => panic!("tenant_created gave {}", other.type_name()),
+    }
+}
+
+fn invite(user: UserId, role: &str) -> Event {
+    Event::UserInvited(UserInvited {
+        user_id: user,
+        invitation_id: InvitationId(user.as_uuid()),
+        email: format!("{user}@busy.test"),
+        display_name: format!("Member {user}"),
+        kind: MemberKind::Member,
+        roles: vec![RoleKey::from(role)],
+        overrides: Default::default(),
+        nonce: "n".to_owned(),
+        expires_at: t0() + Duration::hours(72),
+    })
+}
+
+fn toggle(user: UserId, from: Toggle, to: Toggle) -> Event {
+    Event::PermissionToggled(PermissionToggled {
+        user_id: user,
+        permission: Permission::from("contacts.delete"),
+        from,
+        to,
+    })
 }
