@@ -2,7 +2,7 @@
 //! place batches of events are folded and committed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -34,6 +34,8 @@ struct Inner {
     /// The last position committed; `wait_for` watches it.
     position: watch::Sender<u64>,
     caught_up: AtomicBool,
+    /// The log head seen when the projector started (`u64::MAX` before).
+    catch_up_target: AtomicU64,
     /// One batch is folded at a time, whoever folds it (projector or `catch_up`).
     folding: Mutex<()>,
     running: AtomicBool,
@@ -52,6 +54,7 @@ impl Projections {
                 tenants: RwLock::new(tenants),
                 position,
                 caught_up: AtomicBool::new(false),
+                catch_up_target: AtomicU64::new(u64::MAX),
                 folding: Mutex::new(()),
                 running: AtomicBool::new(false),
             }),
@@ -70,6 +73,7 @@ impl Projections {
     pub async fn catch_up(&self, log: &dyn EventLog) -> Result<u64, ProjectionError> {
         use futures::StreamExt;
         let head = log.head().await?;
+        self.catch_up_to(head);
         let mut stream = log.read(self.position().saturating_add(1)).await?;
         let mut batch = Vec::with_capacity(projector::MAX_BATCH);
         while let Some(raw) = stream.next().await {
@@ -271,6 +275,14 @@ impl Projections {
         self.inner.caught_up.store(true, Ordering::Release);
     }
 
+    /// Caught up means reaching `head`; checked again after every batch.
+    pub(crate) fn catch_up_to(&self, head: u64) {
+        self.inner.catch_up_target.store(head, Ordering::Release);
+        if self.position() >= head {
+            self.mark_caught_up();
+        }
+    }
+
     pub(crate) fn claim_projector(&self) -> bool {
         !self.inner.running.swap(true, Ordering::AcqRel)
     }
@@ -327,6 +339,11 @@ impl Projections {
             for (tenant, state) in work {
                 tenants.insert(tenant, Arc::new(state));
             }
+        }
+        // Before the position is published, so whoever sees the position that
+        // completes the catch-up also sees `caught_up`.
+        if position >= self.inner.catch_up_target.load(Ordering::Acquire) {
+            self.mark_caught_up();
         }
         self.inner.position.send_replace(position);
         Ok(position)

@@ -94,9 +94,7 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
             }
         }
     };
-    if projections.position() >= target {
-        projections.mark_caught_up();
-    }
+    projections.catch_up_to(target);
     loop {
         let from = projections.position().saturating_add(1);
         let mut stream = tokio::select! {
@@ -133,9 +131,6 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
             let applied = projections.apply(batch);
             if let Err(error) = &applied {
                 tracing::error!(%error, "projection batch not committed; retrying");
-            }
-            if projections.position() >= target {
-                projections.mark_caught_up();
             }
             if let Some(error) = &failed {
                 tracing::warn!(%error, "event log stream failed; resubscribing");

@@ -134,44 +134,89 @@ pub fn busy_history(tenants: u64, events: u64) -> History {
     let mut step = vec![0u64; tenants as usize];
     let mut t = 0u64;
     while h.position() < events {
-        let tenant = busy_tenant(t);
-        let owner = busy_user(t, 1);
-        let s = step[t as usize];
+        let (actor, event) = busy_event(t, step[t as usize]);
         step[t as usize] += 1;
-        let member = busy_user(t, 2);
-        let event = match s {
-            0 => Event::TenantCreated(TenantCreated {
-                owner_id: owner,
-                owner_email: format!("owner{t}@busy.test"),
-                owner_display_name: format!("Owner {t}"),
-                ..tenant_created_small()
-            }),
-            1 | 3 => invite(
-                busy_user(t, s.div_ceil(2) + 1),
-                if s == 1 { "user" } else { "viewer" },
-            ),
-            2 | 4 => Event::InvitationAccepted(InvitationAccepted {
-                user_id: busy_user(t, s / 2 + 1),
-                invitation_id: InvitationId(busy_user(t, s / 2 + 1).as_uuid()),
-            }),
-            _ => match s % 4 {
-                0 | 2 => Event::UserLoggedIn(UserLoggedIn {
-                    user_id: busy_user(t, 1 + (s / 4) % 3),
-                    source_ip: None,
-                }),
-                1 => toggle(member, Toggle::Inherit, Toggle::Deny),
-                _ => toggle(member, Toggle::Deny, Toggle::Inherit),
-            },
-        };
-        let actor = if s == 0 {
-            Actor::Operator
-        } else {
-            Actor::User(owner)
-        };
-        h.push(tenant, actor, event);
+        h.push(busy_tenant(t), actor, event);
         t = (t + 1) % tenants;
     }
     h
+}
+
+/// Step `s` of [`busy_history`]'s tenant number `t`, and who causes it.
+pub fn busy_event(t: u64, s: u64) -> (Actor, Event) {
+    let owner = busy_user(t, 1);
+    let member = busy_user(t, 2);
+    let event = match s {
+        0 => Event::TenantCreated(TenantCreated {
+            owner_id: owner,
+            owner_email: format!("owner{t}@busy.test"),
+            owner_display_name: format!("Owner {t}"),
+            ..tenant_created_small()
+        }),
+        1 => invite(busy_user(t, 2), "user"),
+        3 => invite(busy_user(t, 3), "viewer"),
+        2 | 4 => Event::InvitationAccepted(InvitationAccepted {
+            user_id: busy_user(t, s / 2 + 1),
+            invitation_id: InvitationId(busy_user(t, s / 2 + 1).as_uuid()),
+        }),
+        _ => match s % 4 {
+            0 | 2 => Event::UserLoggedIn(UserLoggedIn {
+                user_id: busy_user(t, 1 + (s / 4) % 3),
+                source_ip: None,
+            }),
+            1 => toggle(member, Toggle::Inherit, Toggle::Deny),
+            _ => toggle(member, Toggle::Deny, Toggle::Inherit),
+        },
+    };
+    let actor = if s == 0 {
+        Actor::Operator
+    } else {
+        Actor::User(owner)
+    };
+    (actor, event)
+}
+
+/// [`busy_history`]'s events sealed round by round without keeping them or
+/// folding any state: for logs too big to hold in memory (benchmarks). Each
+/// round has one event per tenant, so a round's appends may run concurrently.
+pub struct BusyRounds {
+    tenants: u64,
+    round: u64,
+    chains: Vec<String>,
+}
+
+impl BusyRounds {
+    pub fn new(tenants: u64) -> BusyRounds {
+        BusyRounds {
+            tenants,
+            round: 0,
+            chains: vec![GENESIS_HASH.to_owned(); tenants as usize],
+        }
+    }
+
+    /// The next round: one sealed event per tenant (position 0: the log assigns it).
+    pub fn next_round(&mut self) -> Vec<RawEnvelope> {
+        let s = self.round;
+        self.round += 1;
+        (0..self.tenants)
+            .map(|t| {
+                let (actor, event) = busy_event(t, s);
+                let meta = EventMeta {
+                    event_id: EventId::from_u128((u128::from(t) << 64) + u128::from(s) + 1),
+                    tenant_id: busy_tenant(t),
+                    tenant_seq: s + 1,
+                    occurred_at: t0() + Duration::seconds(s as i64),
+                    actor,
+                    reason: None,
+                    correlation_id: uuid::Uuid::from_u128((u128::from(t) << 64) + u128::from(s)),
+                    idempotency_key: None,
+                };
+                let raw = RawEnvelope::seal(meta, &self.chains[t as usize], &event);
+                self.chains[t as usize] = raw.hash.clone();
+                raw
+            })
+            .collect()
+    }
 }
 
 fn tenant_created_small() -> TenantCreated {
