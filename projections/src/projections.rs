@@ -16,7 +16,7 @@ use crate::audit::{self, AuditPage, AuditQuery};
 use crate::error::{ProjectionError, WaitTimeout};
 use crate::projector::{self, ProjectorHandle};
 use crate::reduce::{TenantState, reduce};
-use crate::state::load_all;
+use crate::state::{StoredView, load_all};
 use crate::store::{Quarantined, Store, ViewTree, Write, member_key, prefix, tenant_key};
 use crate::views::{CatalogView, MemberView, UserView};
 
@@ -142,11 +142,11 @@ impl Projections {
         match self
             .inner
             .store
-            .scan_json::<MemberView>(ViewTree::TeamViews, &prefix)
+            .scan_json::<StoredView>(ViewTree::TeamViews, &prefix)
         {
             Ok(views) => views
                 .into_iter()
-                .map(|v| v.user)
+                .map(|v| v.view.user)
                 .filter(|u| status.is_none_or(|s| u.status == s))
                 .collect(),
             Err(error) => {
@@ -160,7 +160,8 @@ impl Projections {
         let key = member_key(prefix::MEMBER, tenant, user);
         self.inner
             .store
-            .get_json(ViewTree::TeamViews, &key)
+            .get_json::<StoredView>(ViewTree::TeamViews, &key)
+            .map(|stored| stored.map(|s| s.view))
             .unwrap_or_else(|error| {
                 tracing::error!(%tenant, %user, %error, "member view unreadable");
                 None

@@ -9,7 +9,7 @@ use rollcall_aggregates::{Effective, Member, Team, effective, evolve};
 use rollcall_events::{Envelope, Event, TenantId, UserId};
 
 use crate::audit::{AccessDelta, audit_entry};
-use crate::state::{TeamHeader, catalog_view, member_view};
+use crate::state::{StoredMember, TeamHeader, catalog_view, member_view};
 use crate::store::{
     ViewTree, Write, actor_key, audit_key, member_key, prefix, target_key, tenant_key,
 };
@@ -78,6 +78,7 @@ fn reach(event: &Event) -> Reach {
 pub fn reduce(state: TenantState, envelope: &Envelope) -> (TenantState, Vec<Write>) {
     let tenant = envelope.tenant_id;
     let before = state.team;
+    let first = before.position == 0;
     let actor_name = envelope
         .actor
         .user()
@@ -145,11 +146,15 @@ pub fn reduce(state: TenantState, envelope: &Envelope) -> (TenantState, Vec<Writ
         ),
         Reach::Nobody => {}
     }
-    writes.push(Write::put_json(
-        ViewTree::TeamState,
-        tenant_key(prefix::HEADER, tenant),
-        &TeamHeader::of(&team),
-    ));
+    // The chain head (tenant_seq, hash, position) is read back from the tenant's
+    // last audit entry on open, so the header changes only with the tenant itself.
+    if matches!(reach, Reach::Tenant) || first {
+        writes.push(Write::put_json(
+            ViewTree::TeamState,
+            tenant_key(prefix::HEADER, tenant),
+            &TeamHeader::of(&team),
+        ));
+    }
 
     let target = envelope.target();
     let target_name = target
@@ -205,15 +210,15 @@ fn touch(
             effective_now.insert(user, Arc::new(now));
         }
     }
-    writes.push(Write::put_json(
-        ViewTree::TeamState,
-        member_key(prefix::MEMBER, tenant, user),
-        member,
-    ));
+    // One record holds the view and the state it was built from: one write per
+    // member touched instead of two.
     writes.push(Write::put_json(
         ViewTree::TeamViews,
         member_key(prefix::MEMBER, tenant, user),
-        &member_view(member, effective_now.get(&user).map(|e| &**e)),
+        &StoredMember {
+            view: member_view(member, effective_now.get(&user).map(|e| &**e)),
+            state: member,
+        },
     ));
 }
 

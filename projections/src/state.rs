@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use rollcall_aggregates::{Catalog, Effective, Member, MemberStatus, Role, Team};
 use rollcall_events::catalog::CatalogDoc;
-use rollcall_events::{RoleKey, TenantId, Toggle};
+use rollcall_events::{GENESIS_HASH, RoleKey, TenantId, Toggle};
+
+use crate::audit::AuditEntry;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
@@ -14,17 +16,15 @@ use crate::reduce::TenantState;
 use crate::store::{Store, ViewTree, decode, prefix, tenant_key};
 use crate::views::{CatalogView, EffectivePermission, MemberView, RoleView, UserView};
 
-/// The Team's scalar fields; written with every event of the tenant. The catalog,
-/// roles and members are stored under their own keys and written only on change.
+/// The Team's own fields, written with the tenant's first event and with every
+/// catalog, plan or role event. The catalog, roles and members are stored under
+/// their own keys; the chain head comes from the tenant's last audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TeamHeader {
     pub tenant_id: Option<TenantId>,
     pub name: String,
     pub catalog_version: u32,
     pub plan: String,
-    pub tenant_seq: u64,
-    pub head_hash: String,
-    pub position: u64,
 }
 
 impl TeamHeader {
@@ -34,11 +34,22 @@ impl TeamHeader {
             name: team.name.clone(),
             catalog_version: team.catalog_version,
             plan: team.plan.clone(),
-            tenant_seq: team.tenant_seq,
-            head_hash: team.head_hash.clone(),
-            position: team.position,
         }
     }
+}
+
+/// A member's record in `team_views.v1`: the view served to readers and the
+/// aggregate state it was built from (for rebuilding memory on open).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredMember<M = Member> {
+    pub view: MemberView,
+    pub state: M,
+}
+
+/// Only the view, for readers: the state is skipped, not parsed.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct StoredView {
+    pub view: MemberView,
 }
 
 /// Rebuilds every tenant's state from `team_state.v1`.
@@ -59,8 +70,19 @@ pub(crate) fn load_all(
         let roles: BTreeMap<RoleKey, Role> = store
             .get_json(ViewTree::TeamState, &tenant_key(prefix::ROLES, tenant))?
             .unwrap_or_default();
-        let members: Vec<Member> =
-            store.scan_json(ViewTree::TeamState, &tenant_key(prefix::MEMBER, tenant))?;
+        let members: Vec<StoredMember> =
+            store.scan_json(ViewTree::TeamViews, &tenant_key(prefix::MEMBER, tenant))?;
+        let last: Option<AuditEntry> = match store
+            .tree(ViewTree::Audit)
+            .scan_prefix(tenant.0.as_bytes())
+            .next_back()
+        {
+            Some(kv) => {
+                let (k, v) = kv?;
+                Some(decode(ViewTree::Audit, &k, &v)?)
+            }
+            None => None,
+        };
         let team = Team {
             tenant_id: header.tenant_id,
             name: header.name,
@@ -68,10 +90,15 @@ pub(crate) fn load_all(
             catalog_version: header.catalog_version,
             plan: header.plan,
             roles,
-            members: members.into_iter().map(|m| (m.user_id, m)).collect(),
-            tenant_seq: header.tenant_seq,
-            head_hash: header.head_hash,
-            position: header.position,
+            members: members
+                .into_iter()
+                .map(|m| (m.state.user_id, m.state))
+                .collect(),
+            tenant_seq: last.as_ref().map_or(0, |e| e.tenant_seq),
+            head_hash: last
+                .as_ref()
+                .map_or_else(|| GENESIS_HASH.to_owned(), |e| e.hash.clone()),
+            position: last.as_ref().map_or(0, |e| e.position),
         };
         tenants.insert(tenant, Arc::new(TenantState::resolve(Arc::new(team))));
     }
