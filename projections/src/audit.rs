@@ -213,10 +213,9 @@ pub(crate) fn query(
     let mut end = prefix.clone();
     end.extend_from_slice(&u64::MAX.to_be_bytes());
 
-    let audit = store.tree(ViewTree::Audit);
     let mut entries = Vec::new();
     let mut more = false;
-    for kv in store.tree(tree).range(start..=end) {
+    for kv in store.range(tree, &start, &end) {
         let (key, value) = kv?;
         let entry: AuditEntry = if tree == ViewTree::Audit {
             decode(ViewTree::Audit, &key, &value)?
@@ -225,7 +224,7 @@ pub(crate) fn query(
                 continue;
             };
             let key = audit_key(tenant, position);
-            match audit.get(&key)? {
+            match store.get(ViewTree::Audit, &key)? {
                 Some(value) => decode(ViewTree::Audit, &key, &value)?,
                 None => continue,
             }

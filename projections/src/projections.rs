@@ -331,6 +331,7 @@ impl Projections {
             return Ok(position);
         }
         self.inner.store.commit(writes, position)?;
+        let mut replaced = Vec::with_capacity(work.len());
         {
             let mut tenants = self
                 .inner
@@ -338,9 +339,12 @@ impl Projections {
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             for (tenant, state) in work {
-                tenants.insert(tenant, Arc::new(state));
+                replaced.extend(tenants.insert(tenant, Arc::new(state)));
             }
         }
+        // The old states are freed after the lock is released, so readers wait
+        // only for the swap.
+        drop(replaced);
         // Before the position is published, so whoever sees the position that
         // completes the catch-up also sees `caught_up`.
         if position >= self.inner.catch_up_target.load(Ordering::Acquire) {

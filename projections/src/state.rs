@@ -56,9 +56,8 @@ pub(crate) struct StoredView {
 pub(crate) fn load_all(
     store: &Store,
 ) -> Result<HashMap<TenantId, Arc<TenantState>>, ProjectionError> {
-    let tree = store.tree(ViewTree::TeamState);
     let mut tenants = HashMap::new();
-    for kv in tree.scan_prefix([prefix::HEADER]) {
+    for kv in store.scan(ViewTree::TeamState, &[prefix::HEADER]) {
         let (key, value) = kv?;
         let header: TeamHeader = decode(ViewTree::TeamState, &key, &value)?;
         let Some(tenant) = key.get(1..17).and_then(|b| uuid::Uuid::from_slice(b).ok()) else {
@@ -72,17 +71,14 @@ pub(crate) fn load_all(
             .unwrap_or_default();
         let members: Vec<StoredMember> =
             store.scan_json(ViewTree::TeamViews, &tenant_key(prefix::MEMBER, tenant))?;
-        let last: Option<AuditEntry> = match store
-            .tree(ViewTree::Audit)
-            .scan_prefix(tenant.0.as_bytes())
-            .next_back()
-        {
-            Some(kv) => {
-                let (k, v) = kv?;
-                Some(decode(ViewTree::Audit, &k, &v)?)
-            }
-            None => None,
-        };
+        let last: Option<AuditEntry> =
+            match store.scan(ViewTree::Audit, tenant.0.as_bytes()).next_back() {
+                Some(kv) => {
+                    let (k, v) = kv?;
+                    Some(decode(ViewTree::Audit, &k, &v)?)
+                }
+                None => None,
+            };
         let team = Team {
             tenant_id: header.tenant_id,
             name: header.name,

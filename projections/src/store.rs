@@ -6,12 +6,11 @@ use rollcall_events::{Actor, EventId, TenantId, UserId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::error::ProjectionError;
 
-/// The trees the projections own. The log may live in other trees of the same Db.
+/// The views the projections keep, each named with its version. The log may live
+/// in other trees of the same Db.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ViewTree {
     /// Catalog views and member views (the team pages).
@@ -48,10 +47,6 @@ impl ViewTree {
             ViewTree::AuditByActor => "audit_by_actor.v1",
             ViewTree::Quarantine => "quarantine.v1",
         }
-    }
-
-    fn index(self) -> usize {
-        self as usize
     }
 }
 
@@ -167,64 +162,88 @@ pub(crate) fn position_suffix(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes))
 }
 
-/// The opened trees: the view trees in [`ViewTree::ALL`] order, then checkpoints.
+/// The one sled tree every view lives in, each view under its versioned name as
+/// key prefix. One tree, because a sled batch on one tree is atomic and several
+/// times cheaper than a transaction across trees, and the checkpoint must be
+/// committed with the views.
+pub const PROJECTIONS_TREE: &str = "projections.v1";
+
+/// The opened store.
 #[derive(Clone)]
 pub(crate) struct Store {
-    trees: Vec<sled::Tree>,
+    tree: sled::Tree,
 }
+
+fn full_key(view: &str, key: &[u8]) -> Vec<u8> {
+    let mut full = Vec::with_capacity(view.len() + 1 + key.len());
+    full.extend_from_slice(view.as_bytes());
+    full.push(0);
+    full.extend_from_slice(key);
+    full
+}
+
+/// Key/value pairs of one view, keys without the view's prefix.
+pub(crate) type Entries =
+    Box<dyn DoubleEndedIterator<Item = Result<(Vec<u8>, sled::IVec), ProjectionError>>>;
 
 impl Store {
     pub fn open(db: &sled::Db) -> Result<Store, ProjectionError> {
-        let mut trees = ViewTree::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()?;
-        trees.push(db.open_tree(CHECKPOINTS_TREE)?);
-        Ok(Store { trees })
-    }
-
-    pub fn tree(&self, tree: ViewTree) -> &sled::Tree {
-        &self.trees[tree.index()]
-    }
-
-    fn checkpoints(&self) -> &sled::Tree {
-        &self.trees[ViewTree::ALL.len()]
+        Ok(Store {
+            tree: db.open_tree(PROJECTIONS_TREE)?,
+        })
     }
 
     pub fn checkpoint(&self) -> Result<u64, ProjectionError> {
         Ok(self
-            .checkpoints()
-            .get(CHECKPOINT_KEY)?
+            .tree
+            .get(full_key(CHECKPOINTS_TREE, CHECKPOINT_KEY))?
             .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
             .map_or(0, u64::from_be_bytes))
     }
 
-    /// Applies `writes` and moves the checkpoint to `position` in one transaction:
-    /// either all of it is stored or none of it.
+    /// Applies `writes` and moves the checkpoint to `position` in one atomic
+    /// batch: either all of it is stored or none of it.
     pub fn commit(&self, writes: Vec<Write>, position: u64) -> Result<(), ProjectionError> {
-        let mut batches: Vec<sled::Batch> =
-            self.trees.iter().map(|_| sled::Batch::default()).collect();
+        let mut batch = sled::Batch::default();
         for write in writes {
             match write {
-                Write::Put { tree, key, value } => batches[tree.index()].insert(key, value),
-                Write::Delete { tree, key } => batches[tree.index()].remove(key),
+                Write::Put { tree, key, value } => batch.insert(full_key(tree.name(), &key), value),
+                Write::Delete { tree, key } => batch.remove(full_key(tree.name(), &key)),
             }
         }
-        batches[ViewTree::ALL.len()].insert(CHECKPOINT_KEY, &position.to_be_bytes());
-        self.trees
-            .as_slice()
-            .transaction(|trees| {
-                for (tree, batch) in trees.iter().zip(&batches) {
-                    tree.apply_batch(batch)?;
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => ProjectionError::Store(e),
-                TransactionError::Abort(()) => {
-                    ProjectionError::Store(sled::Error::Unsupported("transaction aborted".into()))
-                }
-            })
+        batch.insert(
+            full_key(CHECKPOINTS_TREE, CHECKPOINT_KEY),
+            &position.to_be_bytes(),
+        );
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub fn get(&self, view: ViewTree, key: &[u8]) -> Result<Option<sled::IVec>, ProjectionError> {
+        Ok(self.tree.get(full_key(view.name(), key))?)
+    }
+
+    /// Entries of `view` whose key starts with `prefix`, in key order.
+    pub fn scan(&self, view: ViewTree, prefix: &[u8]) -> Entries {
+        let skip = view.name().len() + 1;
+        Box::new(
+            self.tree
+                .scan_prefix(full_key(view.name(), prefix))
+                .map(move |kv| {
+                    let (k, v) = kv?;
+                    Ok((k.get(skip..).unwrap_or_default().to_vec(), v))
+                }),
+        )
+    }
+
+    /// Entries of `view` with `start <= key <= end`, in key order.
+    pub fn range(&self, view: ViewTree, start: &[u8], end: &[u8]) -> Entries {
+        let skip = view.name().len() + 1;
+        let range = full_key(view.name(), start)..=full_key(view.name(), end);
+        Box::new(self.tree.range(range).map(move |kv| {
+            let (k, v) = kv?;
+            Ok((k.get(skip..).unwrap_or_default().to_vec(), v))
+        }))
     }
 
     pub fn get_json<T: DeserializeOwned>(
@@ -232,7 +251,7 @@ impl Store {
         tree: ViewTree,
         key: &[u8],
     ) -> Result<Option<T>, ProjectionError> {
-        match self.tree(tree).get(key)? {
+        match self.get(tree, key)? {
             None => Ok(None),
             Some(bytes) => decode(tree, key, &bytes).map(Some),
         }
@@ -244,8 +263,7 @@ impl Store {
         tree: ViewTree,
         prefix: &[u8],
     ) -> Result<Vec<T>, ProjectionError> {
-        self.tree(tree)
-            .scan_prefix(prefix)
+        self.scan(tree, prefix)
             .map(|kv| {
                 let (k, v) = kv?;
                 decode(tree, &k, &v)
@@ -253,13 +271,13 @@ impl Store {
             .collect()
     }
 
-    /// SHA-256 over every view tree, each as its name and its (key, value) pairs
-    /// in order, every part length-prefixed so no two layouts hash alike.
+    /// SHA-256 over every view, each as its name and its (key, value) pairs in
+    /// order, every part length-prefixed so no two layouts hash alike.
     pub fn state_hash(&self) -> Result<String, ProjectionError> {
         let mut hasher = Sha256::new();
         for tree in ViewTree::ALL {
             feed(&mut hasher, tree.name().as_bytes());
-            for kv in self.tree(tree).iter() {
+            for kv in self.scan(tree, &[]) {
                 let (k, v) = kv?;
                 feed(&mut hasher, &k);
                 feed(&mut hasher, &v);
@@ -269,9 +287,7 @@ impl Store {
     }
 
     pub fn flush(&self) -> Result<(), ProjectionError> {
-        if let Some(tree) = self.trees.first() {
-            tree.flush()?;
-        }
+        self.tree.flush()?;
         Ok(())
     }
 }
