@@ -3,8 +3,8 @@
 //! keeps every tenant's `Team` in memory for the check.
 //!
 //! Reducers are pure (`reduce`): an envelope maps to a list of [`Write`]s, which the
-//! runner (`projector`) applies together with the checkpoint in one sled
-//! transaction, so a crash never applies an event twice or skips one.
+//! runner (`projector`) applies together with the checkpoint in one atomic sled
+//! batch, so a crash never applies an event twice or skips one.
 
 mod audit;
 mod error;

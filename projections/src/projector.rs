@@ -1,6 +1,6 @@
 //! The projector task: from the checkpoint, catch up, go live. Each batch (up to
 //! [`MAX_BATCH`] events, or whatever is ready) is committed with its checkpoint in
-//! one sled transaction, so stopping or crashing between batches loses nothing
+//! one atomic sled batch, so stopping or crashing between batches loses nothing
 //! and applies nothing twice.
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The reducers: pure functions from (tenant state, envelope) to the next state and
 //! the writes that bring every view in step with it. The runner applies the writes
-//! of a whole batch with the checkpoint in one transaction.
+//! of a whole batch with the checkpoint in one atomic sled batch.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
