@@ -17,6 +17,9 @@ use crate::ids::TenantId;
 pub mod embedded;
 pub mod jetstream;
 
+pub use embedded::EmbeddedLog;
+pub use jetstream::{JetStreamConfig, JetStreamLog};
+
 /// Result of an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -72,4 +75,28 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// The tenant's newest `tenant_seq` (0 when the tenant has no events).
     async fn tenant_head(&self, tenant: TenantId) -> Result<u64, LogError>;
+}
+
+/// The checks every backend makes before touching its store: the event belongs to
+/// the tenant it is appended to and is the next one after the expected sequence.
+pub(crate) fn check_fits(
+    tenant: TenantId,
+    expected_tenant_seq: u64,
+    event: &RawEnvelope,
+) -> Result<(), LogError> {
+    if event.tenant_id != tenant {
+        return Err(LogError::Invalid(format!(
+            "event {} belongs to tenant {}, not {tenant}",
+            event.event_id, event.tenant_id
+        )));
+    }
+    if event.tenant_seq != expected_tenant_seq.saturating_add(1) {
+        return Err(LogError::Invalid(format!(
+            "event {} has tenant_seq {}, the append expected {}",
+            event.event_id,
+            event.tenant_seq,
+            expected_tenant_seq.saturating_add(1)
+        )));
+    }
+    Ok(())
 }
