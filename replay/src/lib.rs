@@ -32,4 +32,6 @@ pub use export::{AuditLine, ExportFilter, ExportFormat, ExportSummary, export};
 
 pub use review::{AccessReview, ReviewMember, ReviewPermission, access_review, review_csv};
 pub use snapshot::{SnapshotStore, TeamSnapshot};
-pub use verify::{ChainVerifier, TamperKind, Tampering, TenantChain, VerifyReport, verify};
+pub use verify::{
+    ChainVerifier, ConfirmedCheckpoint, TamperKind, Tampering, TenantChain, VerifyReport, verify,
+};

@@ -133,8 +133,15 @@ pub struct TenantChain {
 pub struct VerifyReport {
     pub tenants: Vec<TenantChain>,
     pub tampering: Vec<Tampering>,
-    /// Checkpoints that were checked and held (tenant, signed sequence).
-    pub checkpoints_confirmed: Vec<(TenantId, u64)>,
+    /// Checkpoints that were checked and held.
+    pub checkpoints_confirmed: Vec<ConfirmedCheckpoint>,
+}
+
+/// A signed head the chain was found to still contain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfirmedCheckpoint {
+    pub tenant_id: TenantId,
+    pub tenant_seq: u64,
 }
 
 impl VerifyReport {
@@ -259,7 +266,10 @@ impl ChainVerifier {
                     found_hash: found.clone(),
                 }),
                 Some(_) => {
-                    confirmed.push((tenant, checkpoint.tenant_seq));
+                    confirmed.push(ConfirmedCheckpoint {
+                        tenant_id: tenant,
+                        tenant_seq: checkpoint.tenant_seq,
+                    });
                     None
                 }
             };
