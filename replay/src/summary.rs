@@ -2,7 +2,8 @@
 //! readable without the event's JSON. Nonces never appear (a nonce is half of
 //! what an accept token is made from).
 
-use rollcall_events::{Event, OfficeId, Permission, RoleKey, RoleSpec};
+use chrono::SecondsFormat;
+use rollcall_events::{Event, MemberKind, OfficeId, Permission, RoleKey, RoleSpec, Toggle};
 
 /// `(before, after)`; an empty string where there is no such side.
 pub(crate) fn before_after(event: &Event) -> (String, String) {
@@ -32,28 +33,41 @@ pub(crate) fn before_after(event: &Event) -> (String, String) {
         Event::RoleDeleted(e) => (spec(&e.role, &e.was), String::new()),
         Event::UserInvited(e) => {
             let mut after = format!(
-                "invited {} <{}> as {} ({:?})",
+                "invited {} <{}> as {} ({})",
                 e.display_name,
                 e.email,
                 roles(&e.roles),
-                e.kind
+                match e.kind {
+                    MemberKind::Member => "member",
+                    MemberKind::External => "external",
+                }
             );
             for (p, t) in &e.overrides {
-                after.push_str(&format!("; {p}={t:?}"));
+                after.push_str(&format!("; {p}={}", toggle(*t)));
             }
-            after.push_str(&format!("; expires {}", e.expires_at.to_rfc3339()));
+            after.push_str(&format!(
+                "; expires {}",
+                e.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ));
             (String::new(), after)
         }
         Event::InvitationResent(e) => (
-            format!("expires {}", e.previous_expires_at.to_rfc3339()),
-            format!("expires {}", e.expires_at.to_rfc3339()),
+            format!(
+                "expires {}",
+                e.previous_expires_at
+                    .to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
+            format!(
+                "expires {}",
+                e.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ),
         ),
         Event::InvitationCanceled(_) => ("invited".to_owned(), "canceled".to_owned()),
         Event::InvitationAccepted(_) => ("invited".to_owned(), "active".to_owned()),
         Event::RolesChanged(e) => (roles(&e.from), roles(&e.to)),
         Event::PermissionToggled(e) => (
-            format!("{}={:?}", e.permission, e.from).to_lowercase(),
-            format!("{}={:?}", e.permission, e.to).to_lowercase(),
+            format!("{}={}", e.permission, toggle(e.from)),
+            format!("{}={}", e.permission, toggle(e.to)),
         ),
         Event::ScopeChanged(e) => (
             format!("{}={}", e.area, e.from.as_str()),
@@ -122,4 +136,12 @@ fn networks(n: &[String]) -> String {
 
 fn spec(role: &RoleKey, s: &RoleSpec) -> String {
     format!("role {role} {:?}: {}", s.label, perms(&s.grants))
+}
+
+fn toggle(t: Toggle) -> &'static str {
+    match t {
+        Toggle::Allow => "allow",
+        Toggle::Deny => "deny",
+        Toggle::Inherit => "inherit",
+    }
 }
