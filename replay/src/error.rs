@@ -1,7 +1,7 @@
 //! The one error type of the replay library. Tampering is not an error: a verify
 //! that finds it succeeded, and says so in its report.
 
-use rollcall_events::{DecodeError, LogError, TenantId};
+use rollcall_events::{DecodeError, LogError};
 use thiserror::Error;
 
 use crate::checkpoint::CheckpointError;
@@ -15,8 +15,6 @@ pub enum ReplayError {
     /// An event this build cannot interpret, so a fold cannot go past it.
     #[error("event at position {position} cannot be decoded: {error}")]
     Decode { position: u64, error: DecodeError },
-    #[error("tenant {tenant} has no events at or before the instant asked for")]
-    NoTeamYet { tenant: TenantId },
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error("snapshot store: {0}")]
