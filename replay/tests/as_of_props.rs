@@ -13,8 +13,8 @@ use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use rollcall_aggregates::testing::OWNER;
 use rollcall_aggregates::{Command, Team, effective, evolve};
-use rollcall_events::{Actor, Envelope, InvitationId, Permission, RoleKey, Toggle, UserId};
 use rollcall_events::catalog::Scope;
+use rollcall_events::{Actor, Envelope, InvitationId, Permission, RoleKey, Toggle, UserId};
 use rollcall_replay::{SnapshotStore, TeamHistory, effective_as_of, holders, holders_as_of};
 
 const ROLES: [&str; 5] = ["admin", "manager", "user", "viewer", "auditor"];
@@ -96,7 +96,11 @@ fn command(op: &Op) -> (Actor, Command) {
         Op::Scope(u, assigned) => Command::SetScope {
             user_id: user(*u),
             area: "contacts".into(),
-            scope: if *assigned { Scope::Assigned } else { Scope::All },
+            scope: if *assigned {
+                Scope::Assigned
+            } else {
+                Scope::All
+            },
         },
         Op::Deactivate(u) => Command::DeactivateUser {
             user_id: user(*u),
