@@ -215,10 +215,11 @@ impl TeamHistory {
             }
             through = through.max(event.occurred_at);
             team = evolve(team, &event);
-            if let Some(store) = &self.snapshots {
-                if store.due(team.tenant_seq) && team.tenant_seq > newest {
-                    store.save(&team, event.occurred_at, through)?;
-                }
+            if let Some(store) = &self.snapshots
+                && store.due(team.tenant_seq)
+                && team.tenant_seq > newest
+            {
+                store.save(&team, event.occurred_at, through)?;
             }
         }
         Ok(Folded {

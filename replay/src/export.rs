@@ -33,7 +33,7 @@ impl ExportFilter {
     fn admits_envelope(&self, e: &RawEnvelope) -> bool {
         self.tenant.is_none_or(|t| t == e.tenant_id)
             && self.actor.is_none_or(|a| a == e.actor)
-            && (self.types.is_empty() || self.types.iter().any(|t| *t == e.event_type))
+            && (self.types.is_empty() || self.types.contains(&e.event_type))
             && self.from.is_none_or(|f| e.occurred_at >= f)
             && self.to.is_none_or(|t| e.occurred_at <= t)
     }
@@ -148,7 +148,8 @@ where
 
 enum Sink<W: Write> {
     Jsonl(W),
-    Csv(csv::Writer<W>),
+    // Boxed: the CSV writer carries its own buffer, the JSONL sink nothing.
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> Sink<W> {
@@ -162,7 +163,7 @@ impl<W: Write> Sink<W> {
                     .has_headers(false)
                     .from_writer(writer);
                 csv.write_record(AUDIT_COLUMNS)?;
-                Sink::Csv(csv)
+                Sink::Csv(Box::new(csv))
             }
         })
     }

@@ -93,11 +93,14 @@ pub struct Found {
     pub through: DateTime<Utc>,
 }
 
+/// In-memory snapshots: (tenant, tenant_seq) → (team, through).
+type MemorySnapshots = BTreeMap<(TenantId, u64), (Team, DateTime<Utc>)>;
+
 #[derive(Clone)]
 enum Backend {
     Sled(sled::Tree),
     /// Teams kept as they are (no serialisation), keyed tenant, tenant_seq.
-    Memory(Arc<Mutex<BTreeMap<(TenantId, u64), (Team, DateTime<Utc>)>>>),
+    Memory(Arc<Mutex<MemorySnapshots>>),
 }
 
 /// Where snapshots are kept, and how far apart.
@@ -161,7 +164,7 @@ impl SnapshotStore {
 
     /// Is a snapshot due after this tenant_seq?
     pub fn due(&self, tenant_seq: u64) -> bool {
-        tenant_seq > 0 && tenant_seq % self.every == 0
+        tenant_seq > 0 && tenant_seq.is_multiple_of(self.every)
     }
 
     pub fn save(

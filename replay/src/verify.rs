@@ -217,16 +217,16 @@ impl ChainVerifier {
             },
             broken: false,
         });
-        if !walk.broken {
-            if let Some(kind) = judge(&walk.chain, event) {
-                walk.broken = true;
-                self.tampering.push(Tampering {
-                    position: event.position,
-                    tenant,
-                    tenant_seq: event.tenant_seq,
-                    kind,
-                });
-            }
+        if !walk.broken
+            && let Some(kind) = judge(&walk.chain, event)
+        {
+            walk.broken = true;
+            self.tampering.push(Tampering {
+                position: event.position,
+                tenant,
+                tenant_seq: event.tenant_seq,
+                kind,
+            });
         }
         let chain = &mut walk.chain;
         chain.events += 1;

@@ -37,7 +37,8 @@ fn a_signed_checkpoint_verifies_and_its_wire_format_is_stable() {
 
 #[test]
 fn changing_any_signed_field_breaks_the_signature() {
-    let edits: [(&str, fn(&mut SignedCheckpoint)); 4] = [
+    type Edit = fn(&mut SignedCheckpoint);
+    let edits: [(&str, Edit); 4] = [
         ("tenant", |c| c.tenant_id = OTHER),
         ("seq", |c| c.tenant_seq = 9),
         ("hash", |c| c.hash = "cd".repeat(32)),

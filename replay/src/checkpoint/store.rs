@@ -24,17 +24,21 @@ pub const CHECKPOINT_SUBJECT_PREFIX: &str = "rollcall.checkpoints";
 #[derive(Clone)]
 pub enum CheckpointStore {
     Sled(sled::Tree),
-    JetStream {
-        context: jetstream::Context,
-        stream: jetstream::stream::Stream,
-    },
+    JetStream(Box<JetStreamStore>),
+}
+
+/// The NATS side of the store: where to publish, and the stream to read back.
+#[derive(Clone)]
+pub struct JetStreamStore {
+    context: jetstream::Context,
+    stream: jetstream::stream::Stream,
 }
 
 impl std::fmt::Debug for CheckpointStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CheckpointStore::Sled(_) => f.write_str("CheckpointStore::Sled"),
-            CheckpointStore::JetStream { .. } => f.write_str("CheckpointStore::JetStream"),
+            CheckpointStore::JetStream(_) => f.write_str("CheckpointStore::JetStream"),
         }
     }
 }
@@ -85,7 +89,10 @@ impl CheckpointStore {
             })
             .await
             .map_err(store_err)?;
-        Ok(CheckpointStore::JetStream { context, stream })
+        Ok(CheckpointStore::JetStream(Box::new(JetStreamStore {
+            context,
+            stream,
+        })))
     }
 
     pub async fn save(&self, checkpoint: &SignedCheckpoint) -> Result<(), CheckpointError> {
@@ -96,8 +103,8 @@ impl CheckpointStore {
                     .map_err(store_err)?;
                 tree.flush_async().await.map_err(store_err)?;
             }
-            CheckpointStore::JetStream { context, .. } => {
-                context
+            CheckpointStore::JetStream(js) => {
+                js.context
                     .publish(subject(checkpoint.tenant_id), Bytes::from(bytes))
                     .await
                     .map_err(store_err)?
@@ -120,8 +127,9 @@ impl CheckpointStore {
                     None => Ok(None),
                 }
             }
-            CheckpointStore::JetStream { stream, .. } => {
-                match stream
+            CheckpointStore::JetStream(js) => {
+                match js
+                    .stream
                     .get_last_raw_message_by_subject(&subject(tenant))
                     .await
                 {
@@ -148,8 +156,9 @@ impl CheckpointStore {
                 }
                 tenants
             }
-            CheckpointStore::JetStream { stream, .. } => {
-                let mut subjects = stream
+            CheckpointStore::JetStream(js) => {
+                let mut subjects = js
+                    .stream
                     .info_with_subjects(format!("{CHECKPOINT_SUBJECT_PREFIX}.>"))
                     .await
                     .map_err(store_err)?;
