@@ -12,8 +12,8 @@ use futures::StreamExt;
 use rollcall_aggregates::testing::{OWNER, catalogs};
 use rollcall_aggregates::{Command, Context, DomainError, Team, decide, evolve};
 use rollcall_events::{
-    Actor, Appended, Envelope, EventId, EventLog, EventMeta, EventStream, InvitationId, LogError,
-    Permission, RawEnvelope, RoleKey, TenantId, Toggle, UserId,
+    Actor, Appended, Envelope, Event, EventId, EventLog, EventMeta, EventStream, InvitationId,
+    LogError, Permission, RawEnvelope, RoleKey, TenantId, Toggle, UserId,
 };
 use uuid::Uuid;
 
@@ -66,6 +66,18 @@ impl Scenario {
             mfa: true,
         };
         let event = decide(&self.team, &command, &ctx)?;
+        Ok(self.record(actor, now, reason, &event))
+    }
+
+    /// Seals and folds an event as given, without deciding it (for bulk histories
+    /// whose events are valid by construction).
+    pub fn record(
+        &mut self,
+        actor: Actor,
+        now: DateTime<Utc>,
+        reason: Option<&str>,
+        event: &Event,
+    ) -> &RawEnvelope {
         let seq = self.team.tenant_seq + 1;
         let meta = EventMeta {
             event_id: EventId(Uuid::from_u128(
@@ -79,13 +91,13 @@ impl Scenario {
             correlation_id: Uuid::from_u128(u128::from(seq)),
             idempotency_key: None,
         };
-        let mut raw = RawEnvelope::seal(meta, &self.team.head_hash, &event);
+        let mut raw = RawEnvelope::seal(meta, &self.team.head_hash, event);
         raw.position = self.position_base + seq;
         let decoded = raw.decode().expect("a sealed event decodes");
         self.team = evolve(std::mem::take(&mut self.team), &decoded);
         self.raw.push(raw);
         self.decoded.push(decoded);
-        Ok(self.raw.last().expect("just pushed"))
+        self.raw.last().expect("just pushed")
     }
 
     #[track_caller]
