@@ -41,8 +41,13 @@ impl ExportFilter {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// One [`AuditLine`] per line.
     Jsonl,
+    /// One [`AuditLine`] per row, header first.
     Csv,
+    /// The stored envelopes themselves, one per line, exactly as hashed: what an
+    /// auditor needs to recompute every hash without Rollcall.
+    Envelopes,
 }
 
 impl FromStr for ExportFormat {
@@ -51,7 +56,10 @@ impl FromStr for ExportFormat {
         match s {
             "jsonl" | "json" => Ok(ExportFormat::Jsonl),
             "csv" => Ok(ExportFormat::Csv),
-            other => Err(format!("unknown export format `{other}` (jsonl or csv)")),
+            "envelopes" => Ok(ExportFormat::Envelopes),
+            other => Err(format!(
+                "unknown export format `{other}` (jsonl, csv or envelopes)"
+            )),
         }
     }
 }
@@ -135,6 +143,17 @@ where
         if !filter.admits_envelope(&event) {
             continue;
         }
+        if let Sink::Envelopes(w) = &mut sink {
+            // The user filter needs the decoded target; everything else is raw.
+            if filter.user.is_some() && target_of(&event) != filter.user {
+                continue;
+            }
+            serde_json::to_writer(&mut *w, &event)
+                .map_err(|e| ReplayError::Write(e.to_string()))?;
+            w.write_all(b"\n")?;
+            summary.written += 1;
+            continue;
+        }
         let line = AuditLine::from_envelope(&event);
         if filter.user.is_some() && line.target != filter.user {
             continue;
@@ -148,6 +167,7 @@ where
 
 enum Sink<W: Write> {
     Jsonl(W),
+    Envelopes(W),
     // Boxed: the CSV writer carries its own buffer, the JSONL sink nothing.
     Csv(Box<csv::Writer<W>>),
 }
@@ -156,6 +176,7 @@ impl<W: Write> Sink<W> {
     fn new(format: ExportFormat, writer: W) -> Result<Self, ReplayError> {
         Ok(match format {
             ExportFormat::Jsonl => Sink::Jsonl(writer),
+            ExportFormat::Envelopes => Sink::Envelopes(writer),
             ExportFormat::Csv => {
                 // The header is written explicitly so an empty export still names
                 // its columns.
@@ -170,7 +191,7 @@ impl<W: Write> Sink<W> {
 
     fn write(&mut self, line: &AuditLine) -> Result<(), ReplayError> {
         match self {
-            Sink::Jsonl(w) => {
+            Sink::Jsonl(w) | Sink::Envelopes(w) => {
                 serde_json::to_writer(&mut *w, line)
                     .map_err(|e| ReplayError::Write(e.to_string()))?;
                 w.write_all(b"\n")?;
@@ -182,11 +203,15 @@ impl<W: Write> Sink<W> {
 
     fn finish(self) -> Result<(), ReplayError> {
         match self {
-            Sink::Jsonl(mut w) => w.flush()?,
+            Sink::Jsonl(mut w) | Sink::Envelopes(mut w) => w.flush()?,
             Sink::Csv(mut w) => w.flush()?,
         }
         Ok(())
     }
+}
+
+fn target_of(e: &RawEnvelope) -> Option<UserId> {
+    e.decode().ok().and_then(|d| d.target())
 }
 
 /// CSV header, in [`AuditLine`]'s field order.

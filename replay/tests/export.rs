@@ -132,9 +132,37 @@ async fn no_nonce_reaches_the_export() {
     assert!(!csv.contains("nonce-1"));
 }
 
+#[tokio::test]
+async fn an_envelope_export_verifies_on_its_own() {
+    let (text, summary) = export_to_string(
+        acme().raw,
+        &ExportFilter::default(),
+        ExportFormat::Envelopes,
+    )
+    .await;
+    assert_eq!(summary.written, 10);
+    let mut verifier = rollcall_replay::ChainVerifier::new(None);
+    for line in text.lines() {
+        let e = RawEnvelope::from_json_bytes(line.as_bytes()).expect("an envelope");
+        assert!(e.hash_is_valid());
+        verifier.push(&e);
+    }
+    let report = verifier.finish();
+    assert!(report.is_intact());
+    assert_eq!(report.tenant(TENANT).map(|c| c.events), Some(10));
+
+    let about_bob = ExportFilter {
+        user: Some(BOB),
+        ..Default::default()
+    };
+    let (_, summary) = export_to_string(acme().raw, &about_bob, ExportFormat::Envelopes).await;
+    assert_eq!(summary.written, 4);
+}
+
 #[test]
 fn formats_parse_from_cli_words() {
     assert_eq!("csv".parse(), Ok(ExportFormat::Csv));
     assert_eq!("jsonl".parse(), Ok(ExportFormat::Jsonl));
+    assert_eq!("envelopes".parse(), Ok(ExportFormat::Envelopes));
     assert!("xml".parse::<ExportFormat>().is_err());
 }
