@@ -236,6 +236,22 @@ async fn truncation_is_invisible_to_plain_verify_and_caught_by_a_checkpoint() {
 }
 
 #[tokio::test]
+async fn a_tenant_that_vanished_is_truncated_to_nothing() {
+    let events = acme().raw;
+    let checkpoint = signer().sign(TENANT, 10, &events[9].hash, common::at(12, 5));
+    let report = verify(stream_of(vec![]), None, Some(&checkpoint))
+        .await
+        .expect("verify runs");
+    assert_eq!(
+        only(&report).kind,
+        TamperKind::Truncated {
+            checkpoint_seq: 10,
+            head_seq: 0
+        }
+    );
+}
+
+#[tokio::test]
 async fn a_history_resealed_from_scratch_is_caught_by_a_checkpoint() {
     let events = acme().raw;
     let signed = events[6].clone();
