@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
-use rollcall_events::{Actor, LogError, RawEnvelope, TenantId, UserId};
+use rollcall_events::{Actor, EventLog, LogError, RawEnvelope, TenantId, UserId};
 use serde::Serialize;
 
 use crate::error::ReplayError;
@@ -229,3 +229,18 @@ const AUDIT_COLUMNS: [&str; 12] = [
     "hash",
     "prev_hash",
 ];
+
+/// Exports straight from a log: the tenant's own read when the filter names one,
+/// else the whole log.
+pub async fn export_log<W: Write>(
+    log: &dyn EventLog,
+    filter: &ExportFilter,
+    format: ExportFormat,
+    writer: W,
+) -> Result<ExportSummary, ReplayError> {
+    let stream = match filter.tenant {
+        Some(tenant) => log.read_tenant(tenant, 1).await?,
+        None => log.read(0).await?,
+    };
+    export(stream, filter, format, writer).await
+}

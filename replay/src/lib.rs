@@ -28,10 +28,11 @@ pub use checkpoint::{
 
 pub use diff::{AccessDiff, Cause, MemberDiff, PermissionChange, diff, diff_events};
 pub use error::ReplayError;
-pub use export::{AuditLine, ExportFilter, ExportFormat, ExportSummary, export};
+pub use export::{AuditLine, ExportFilter, ExportFormat, ExportSummary, export, export_log};
 
 pub use review::{AccessReview, ReviewMember, ReviewPermission, access_review, review_csv};
 pub use snapshot::{SnapshotStore, TeamSnapshot};
 pub use verify::{
     ChainVerifier, ConfirmedCheckpoint, TamperKind, Tampering, TenantChain, VerifyReport, verify,
+    verify_log,
 };

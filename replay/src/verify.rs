@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use futures::{Stream, StreamExt};
-use rollcall_events::{GENESIS_HASH, LogError, RawEnvelope, TenantId};
+use rollcall_events::{EventLog, GENESIS_HASH, LogError, RawEnvelope, TenantId};
 use serde::Serialize;
 
 use crate::checkpoint::SignedCheckpoint;
@@ -355,4 +355,24 @@ where
         verifier.push(&event?);
     }
     Ok(verifier.finish())
+}
+
+/// Verifies straight from a log: the tenant's own read when `tenant` is given
+/// (cheap on JetStream, where it is filtered by subject), else the whole log.
+///
+/// A tenant read can fail where the store's per-tenant index itself was damaged
+/// (the embedded log reports an indexed position that is missing); the whole log
+/// is then walked instead, so the damage is reported as tampering, not as an error.
+pub async fn verify_log(
+    log: &dyn EventLog,
+    tenant: Option<TenantId>,
+    checkpoint: Option<&SignedCheckpoint>,
+) -> Result<VerifyReport, ReplayError> {
+    if let Some(t) = tenant {
+        match verify(log.read_tenant(t, 1).await?, tenant, checkpoint).await {
+            Err(ReplayError::Log(LogError::Store(_))) => {}
+            other => return other,
+        }
+    }
+    verify(log.read(0).await?, tenant, checkpoint).await
 }

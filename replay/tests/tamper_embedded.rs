@@ -9,7 +9,9 @@ use common::{TENANT, acme, at};
 use pretty_assertions::assert_eq;
 use rollcall_events::log::EmbeddedLog;
 use rollcall_events::{EventLog, RawEnvelope};
-use rollcall_replay::{CheckpointSigner, SignedCheckpoint, TamperKind, VerifyReport, verify};
+use rollcall_replay::{
+    CheckpointSigner, SignedCheckpoint, TamperKind, VerifyReport, verify, verify_log,
+};
 
 const EVENTS_TREE: &str = "log.events";
 const TENANTS_TREE: &str = "log.tenants";
@@ -132,6 +134,28 @@ async fn a_removed_event_is_a_broken_link() {
     let f = fixture().await;
     f.remove(4, 4);
     let (position, kind) = first(&f.verify(None).await);
+    assert_eq!(position, 5);
+    assert!(
+        matches!(
+            kind,
+            TamperKind::BrokenLink {
+                expected_seq: 4,
+                found_seq: 5,
+                ..
+            }
+        ),
+        "{kind:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_removed_event_whose_index_was_left_behind_is_still_reported() {
+    let f = fixture().await;
+    f.events().remove(4u64.to_be_bytes()).expect("remove");
+    f.db.flush().expect("flush");
+    let log = EmbeddedLog::from_db(f.db.clone()).expect("reopen");
+    let report = verify_log(&log, Some(TENANT), None).await.expect("verify");
+    let (position, kind) = first(&report);
     assert_eq!(position, 5);
     assert!(
         matches!(
