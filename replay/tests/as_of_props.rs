@@ -157,6 +157,13 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         let log = Arc::new(MemoryLog::with(s.raw.clone()));
         let with_snapshots = TeamHistory::new(log.clone(), Some(SnapshotStore::in_memory(every)));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("sled");
+        let stored = TeamHistory::new(
+            log.clone(),
+            Some(SnapshotStore::open(&db, every).expect("snapshot store")),
+        );
+        runtime.block_on(stored.catch_up(TENANT)).expect("snapshots written");
         let without = TeamHistory::new(log, None);
         for (offset, p) in probes {
             let t = at(7, 58) + minutes(offset);
@@ -166,7 +173,7 @@ proptest! {
             for u in &users {
                 let expected = effective(&reference, *u);
                 prop_assert_eq!(&effective_as_of(&s.decoded, *u, t), &expected);
-                for history in [&with_snapshots, &without] {
+                for history in [&with_snapshots, &stored, &without] {
                     let got = runtime.block_on(history.effective_at(TENANT, *u, t)).expect("as-of");
                     prop_assert_eq!(&got, &expected);
                 }
