@@ -12,7 +12,7 @@ use pretty_assertions::assert_eq;
 use rollcall_events::{EventLog, TenantId};
 use rollcall_replay::{
     CheckpointError, CheckpointPublisher, CheckpointSigner, CheckpointStore, SignedCheckpoint,
-    latest_checkpoints,
+    latest_checkpoints, publish_checkpoints,
 };
 
 const OTHER: TenantId = TenantId(uuid::Uuid::from_u128(0xbeef));
@@ -89,6 +89,13 @@ fn the_key_file_is_created_private_and_loaded_again() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let again = CheckpointSigner::load_or_create(&path).expect("loaded");
+    let in_dir = CheckpointSigner::load_or_create_in(dir.path()).expect("created in the dir");
+    assert!(
+        dir.path()
+            .join(rollcall_replay::checkpoint::KEY_FILE)
+            .exists()
+    );
+    assert_ne!(in_dir.public_key_hex(), first.public_key_hex());
     assert_eq!(first.public_key_hex(), again.public_key_hex());
     assert_eq!(first.public_key_hex().len(), 64);
     // The secret is not what the file shows to a Debug print.
@@ -173,4 +180,36 @@ async fn the_publisher_signs_moved_heads_of_intact_tenants_only() {
         Some(10)
     );
     assert_eq!(store.latest(OTHER).await.expect("latest"), None);
+}
+
+#[tokio::test]
+async fn the_publisher_task_runs_until_shut_down() {
+    let log = Arc::new(MemoryLog::with(acme().raw));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sled::open(dir.path()).expect("sled");
+    let store = CheckpointStore::sled(&db).expect("store");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(publish_checkpoints(
+        log,
+        Arc::new(signer()),
+        store.clone(),
+        std::time::Duration::from_millis(20),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut latest = None;
+    for _ in 0..100 {
+        latest = store.latest(TENANT).await.expect("latest");
+        if latest.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(latest.map(|c| c.tenant_seq), Some(10));
+    let _ = stop.send(());
+    tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .expect("stops when told")
+        .expect("no panic");
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use publisher::{CheckpointPublisher, publish_checkpoints};
-pub use signer::CheckpointSigner;
+pub use signer::{CheckpointSigner, KEY_FILE};
 pub use store::{
     CHECKPOINT_STREAM, CHECKPOINT_SUBJECT_PREFIX, CHECKPOINT_TREE, CheckpointStore,
     latest_checkpoints,

@@ -11,6 +11,9 @@ use rollcall_events::TenantId;
 
 use super::{CheckpointError, SignedCheckpoint};
 
+/// Name of the key file inside the data dir.
+pub const KEY_FILE: &str = "checkpoint.key";
+
 /// Signs checkpoints. The secret never leaves this struct (no `Debug` of it).
 pub struct CheckpointSigner {
     key: SigningKey,
@@ -63,6 +66,12 @@ impl CheckpointSigner {
             }
             Err(e) => Err(key_error(e.to_string())),
         }
+    }
+
+    /// [`load_or_create`](Self::load_or_create) at `<data_dir>/checkpoint.key`, the
+    /// one place the CLI and the gateway both look.
+    pub fn load_or_create_in(data_dir: &Path) -> Result<Self, CheckpointError> {
+        Self::load_or_create(&data_dir.join(KEY_FILE))
     }
 
     /// Hex of the public key: what auditors pin to trust checkpoints.
