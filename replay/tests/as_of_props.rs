@@ -1,7 +1,8 @@
 //! Property: for random histories made by the real decider (with clocks that
 //! sometimes step back), every as-of answer, with or without snapshots, equals
 //! the effective permissions computed by folding the same events up to that
-//! point directly.
+//! point directly; and a diff between two instants is exactly the difference of
+//! the effective permissions at both ends.
 
 mod common;
 
@@ -15,7 +16,10 @@ use rollcall_aggregates::testing::OWNER;
 use rollcall_aggregates::{Command, Team, effective, evolve};
 use rollcall_events::catalog::Scope;
 use rollcall_events::{Actor, Envelope, InvitationId, Permission, RoleKey, Toggle, UserId};
-use rollcall_replay::{SnapshotStore, TeamHistory, effective_as_of, holders, holders_as_of};
+use rollcall_replay::{
+    SnapshotStore, TeamHistory, diff_events, effective_as_of, holders, holders_as_of,
+};
+use std::collections::BTreeSet;
 
 const ROLES: [&str; 5] = ["admin", "manager", "user", "viewer", "auditor"];
 const PERMS: [&str; 8] = [
@@ -176,6 +180,31 @@ proptest! {
                 for history in [&with_snapshots, &stored, &without] {
                     let got = runtime.block_on(history.effective_at(TENANT, *u, t)).expect("as-of");
                     prop_assert_eq!(&got, &expected);
+                }
+            }
+            // The diff from this instant to a later one is exactly the difference of
+            // the effective sets at both ends, and every change has a cause.
+            let later = t + minutes(37);
+            let end = direct(&s.decoded, later);
+            let diff = diff_events(&s.decoded, t, later);
+            for u in &users {
+                let held = |team: &Team| -> BTreeSet<Permission> {
+                    effective(team, *u)
+                        .map(|e| e.permissions.into_keys().collect())
+                        .unwrap_or_default()
+                };
+                let (before, after) = (held(&reference), held(&end));
+                let member = diff.members.iter().find(|m| m.user_id == *u);
+                let granted: BTreeSet<Permission> = member
+                    .map(|m| m.granted.iter().map(|c| c.permission.clone()).collect())
+                    .unwrap_or_default();
+                let revoked: BTreeSet<Permission> = member
+                    .map(|m| m.revoked.iter().map(|c| c.permission.clone()).collect())
+                    .unwrap_or_default();
+                prop_assert_eq!(&granted, &after.difference(&before).cloned().collect());
+                prop_assert_eq!(&revoked, &before.difference(&after).cloned().collect());
+                if let Some(m) = member {
+                    prop_assert!(m.granted.iter().chain(&m.revoked).all(|c| c.cause.is_some()));
                 }
             }
             let expected_holders = holders(&reference, &permission);
