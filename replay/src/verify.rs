@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use rollcall_events::{EventLog, GENESIS_HASH, LogError, RawEnvelope, TenantId};
 use serde::Serialize;
 
-use crate::checkpoint::SignedCheckpoint;
+use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::error::ReplayError;
 
 /// What is wrong at one place of a tenant's chain.
@@ -347,6 +347,14 @@ where
 {
     let mut verifier = ChainVerifier::new(tenant);
     if let Some(checkpoint) = checkpoint {
+        if let Some(verifying) = tenant.filter(|t| *t != checkpoint.tenant_id) {
+            // Otherwise the tenant would look truncated to nothing.
+            return Err(CheckpointError::WrongTenant {
+                checkpoint: checkpoint.tenant_id,
+                verifying,
+            }
+            .into());
+        }
         checkpoint.verify()?;
         verifier.expect_checkpoint(checkpoint.clone());
     }

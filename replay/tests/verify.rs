@@ -7,7 +7,8 @@ use common::{TENANT, acme, stream_of};
 use pretty_assertions::assert_eq;
 use rollcall_events::{GENESIS_HASH, RawEnvelope, TenantId};
 use rollcall_replay::{
-    CheckpointSigner, ConfirmedCheckpoint, ReplayError, TamperKind, Tampering, VerifyReport, verify,
+    CheckpointError, CheckpointSigner, ConfirmedCheckpoint, ReplayError, TamperKind, Tampering,
+    VerifyReport, verify,
 };
 
 fn signer() -> CheckpointSigner {
@@ -291,6 +292,25 @@ async fn a_checkpoint_that_does_not_verify_is_refused() {
     checkpoint.tenant_seq = 8;
     let err = verify(stream_of(events), None, Some(&checkpoint)).await;
     assert!(matches!(err, Err(ReplayError::Checkpoint(_))), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_checkpoint_of_another_tenant_is_refused() {
+    let events = acme().raw;
+    let checkpoint = signer().sign(TENANT, 10, &events[9].hash, common::at(12, 5));
+    let err = verify(
+        stream_of(events),
+        Some(TenantId::from_u128(5)),
+        Some(&checkpoint),
+    )
+    .await;
+    assert!(
+        matches!(
+            err,
+            Err(ReplayError::Checkpoint(CheckpointError::WrongTenant { .. }))
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

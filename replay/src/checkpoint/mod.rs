@@ -32,6 +32,11 @@ pub enum CheckpointError {
     SignatureInvalid { tenant: TenantId, tenant_seq: u64 },
     #[error("the checkpoint was signed by key {found}, not the trusted key {trusted}")]
     UntrustedKey { trusted: String, found: String },
+    #[error("the checkpoint is for tenant {checkpoint}, the verification for tenant {verifying}")]
+    WrongTenant {
+        checkpoint: TenantId,
+        verifying: TenantId,
+    },
     #[error("key file {path}: {message}")]
     KeyFile { path: String, message: String },
     #[error("checkpoint store: {0}")]
