@@ -87,6 +87,8 @@ pub enum CatalogError {
     OwnerLacksTeamPermission { permission: Permission },
     #[error("catalog has no plans")]
     NoPlans,
+    #[error("plan key `{plan}` is not a valid key")]
+    InvalidPlanKey { plan: String },
     #[error("plan `{plan}` is defined twice")]
     DuplicatePlan { plan: String },
     #[error("default plan `{plan}` is not defined")]
@@ -266,7 +268,12 @@ impl Catalog {
         }
         let mut plans = BTreeSet::new();
         for plan in &doc.plans {
-            if !valid_key(&plan.key) || !plans.insert(plan.key.clone()) {
+            if !valid_key(&plan.key) {
+                return Err(CatalogError::InvalidPlanKey {
+                    plan: plan.key.clone(),
+                });
+            }
+            if !plans.insert(plan.key.clone()) {
                 return Err(CatalogError::DuplicatePlan {
                     plan: plan.key.clone(),
                 });

@@ -226,6 +226,30 @@ pub mod catalogs {
         serde_json::from_value(doc).expect("the small fixture catalog is well formed")
     }
 
+    /// A job tracker: `read` is the only view action, no default role (a member
+    /// without a role can do nothing), several roles per member, one plan.
+    pub fn tracker() -> CatalogDoc {
+        let area = |key: &str| {
+            serde_json::json!({"key": key, "label": key, "actions": [
+                {"key": "create", "label": "Create"}, {"key": "read", "label": "Read"},
+                {"key": "update", "label": "Update"}, {"key": "delete", "label": "Delete"}]})
+        };
+        let doc = serde_json::json!({
+            "key": "tracker",
+            "label": "Job tracker",
+            "areas": [area("accounts"), area("jobs"), area("quotes"),
+                      {"key": "users", "label": "Users", "actions": [{"key": "manage", "label": "Manage"}]}],
+            "roles": [{"key": "administrator", "label": "Administrator", "grants": ["*"]}],
+            "multi_role": true,
+            "owner_roles": ["administrator"],
+            "team_permission": "users.manage",
+            "view_actions": ["read"],
+            "plans": [{"key": "standard", "label": "Standard", "custom_roles": true}],
+            "default_plan": "standard"
+        });
+        serde_json::from_value(doc).expect("the tracker fixture catalog is well formed")
+    }
+
     /// [`small`] with one role per member and `viewer` as the default role.
     pub fn single_role() -> CatalogDoc {
         CatalogDoc {

@@ -138,6 +138,14 @@ impl Default for Team {
 }
 
 impl Team {
+    /// Folds a tenant's history from empty: the state `decide` needs, and the
+    /// state as of any point when the history is cut there.
+    pub fn replay<'a>(envelopes: impl IntoIterator<Item = &'a rollcall_events::Envelope>) -> Team {
+        envelopes
+            .into_iter()
+            .fold(Team::default(), crate::team::evolve)
+    }
+
     pub fn catalog(&self) -> Option<&Catalog> {
         self.catalog.as_deref()
     }
