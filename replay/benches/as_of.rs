@@ -1,6 +1,8 @@
 //! As-of on a tenant with 100,000 events, in an embedded log: a full replay
 //! against starting from the newest snapshot (one every 1,000 events, in sled).
 //!
+//! Also times verify and a CSV export of the same trail, for scale.
+//!
 //! `cargo bench -p rollcall-replay --bench as_of` (set `ROLLCALL_BENCH_EVENTS` for
 //! another size). The history is made by the real decider; it is written straight
 //! into the embedded log's trees in one batch, because 100,000 separate durable
@@ -20,7 +22,9 @@ use rollcall_events::{
     Actor, Event, Permission, PermissionToggled, RoleKey, RolesChanged, Toggle, UserId,
     UserLoggedIn,
 };
-use rollcall_replay::{SnapshotStore, TeamHistory};
+use rollcall_replay::{
+    ExportFilter, ExportFormat, SnapshotStore, TeamHistory, export_log, verify_log,
+};
 
 const MEMBERS: u128 = 200;
 const ROLES: [&str; 3] = ["user", "viewer", "manager"];
@@ -174,5 +178,23 @@ fn main() {
                 full.as_secs_f64() / fast.as_secs_f64().max(1e-9)
             );
         }
+
+        // The other whole-trail operations on the same log, for scale.
+        let started = Instant::now();
+        let report = verify_log(log.as_ref(), Some(TENANT), None)
+            .await
+            .expect("verify");
+        assert!(report.is_intact());
+        println!("verify {} events: {:?}", s.raw.len(), started.elapsed());
+        let started = Instant::now();
+        let summary = export_log(
+            log.as_ref(),
+            &ExportFilter::default(),
+            ExportFormat::Csv,
+            std::io::sink(),
+        )
+        .await
+        .expect("export");
+        println!("export {} events as CSV: {:?}", summary.written, started.elapsed());
     });
 }
