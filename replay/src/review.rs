@@ -8,7 +8,7 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rollcall_aggregates::{MemberStatus, Source, Team, effective};
 use rollcall_events::catalog::Scope;
-use rollcall_events::{MemberKind, Permission, RoleKey, TenantId, UserId};
+use rollcall_events::{MemberKind, OfficeId, Permission, RoleKey, TenantId, UserId};
 use serde::Serialize;
 
 use crate::as_of::{TeamHistory, scope_of};
@@ -32,6 +32,10 @@ pub struct ReviewMember {
     pub status: MemberStatus,
     pub kind: MemberKind,
     pub roles: Vec<RoleKey>,
+    /// Offices the member was limited to (for `offices`-scoped areas).
+    pub offices: Vec<OfficeId>,
+    /// CIDR blocks the member could sign in from; empty means anywhere.
+    pub networks: Vec<String>,
     /// Empty unless the member was active.
     pub permissions: Vec<ReviewPermission>,
 }
@@ -68,6 +72,8 @@ pub fn access_review(team: &Team, at: DateTime<Utc>) -> AccessReview {
                 status: member.status,
                 kind: member.kind,
                 roles: member.roles.clone(),
+                offices: member.offices.clone(),
+                networks: member.networks.clone(),
                 permissions,
             }
         })
