@@ -32,9 +32,8 @@ pub enum TokenError {
 fn mac(secret: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this never fails; fall back to an empty
     // key rather than panic on a path that serves requests.
-    HmacSha256::new_from_slice(secret).unwrap_or_else(|_| {
-        <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default())
-    })
+    HmacSha256::new_from_slice(secret)
+        .unwrap_or_else(|_| <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()))
 }
 
 fn payload(tenant: TenantId, invitation: InvitationId, nonce: &str) -> Vec<u8> {

@@ -4,9 +4,12 @@
 //! The gateway is thin: handlers parse, build a command, call the service and map
 //! the result; every rule lives in `rollcall-aggregates`.
 
+pub mod auth;
 pub mod fresh;
+pub mod http;
 pub mod invite_token;
-pub mod service;
-pub mod read;
-pub mod views;
 pub mod problem;
+pub mod read;
+pub mod service;
+pub mod telemetry;
+pub mod views;

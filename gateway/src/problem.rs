@@ -147,7 +147,8 @@ impl IntoResponse for ApiError {
 
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> ApiError {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
         let mut problem = ApiError::new(status, e.slug(), e.to_string());
         match &e {
             DomainError::Escalation { permission, .. }

@@ -204,7 +204,10 @@ impl ReadModel for MemoryReadModel {
                 query.after.is_none_or(|a| e.position > a)
                     && query.user.is_none_or(|u| e.target == Some(u))
                     && query.actor.is_none_or(|a| e.actor == a)
-                    && query.event_type.as_deref().is_none_or(|t| e.event_type == t)
+                    && query
+                        .event_type
+                        .as_deref()
+                        .is_none_or(|t| e.event_type == t)
                     && query.from.is_none_or(|f| e.occurred_at >= f)
                     && query.to.is_none_or(|t| e.occurred_at < t)
             });

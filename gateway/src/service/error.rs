@@ -40,7 +40,10 @@ impl ServiceError {
 impl From<LogError> for ServiceError {
     fn from(e: LogError) -> Self {
         match e {
-            LogError::Conflict { tenant, .. } => ServiceError::Conflict { tenant, attempts: 1 },
+            LogError::Conflict { tenant, .. } => ServiceError::Conflict {
+                tenant,
+                attempts: 1,
+            },
             LogError::Unavailable(m) => ServiceError::Unavailable(m),
             LogError::Store(m) | LogError::Invalid(m) => ServiceError::Store(m),
         }

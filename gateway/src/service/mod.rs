@@ -110,7 +110,11 @@ impl CommandService {
     }
 
     /// Folds the tenant's events appended since the state was last brought up to date.
-    async fn catch_up(&self, tenant: TenantId, state: &mut TenantState) -> Result<(), ServiceError> {
+    async fn catch_up(
+        &self,
+        tenant: TenantId,
+        state: &mut TenantState,
+    ) -> Result<(), ServiceError> {
         let mut stream = self
             .log
             .read_tenant(tenant, state.team.tenant_seq + 1)
@@ -199,8 +203,10 @@ impl CommandService {
             .idempotency_key
             .as_deref()
             .map(|k| StoredKey::format(&fp, k));
+        // A person already on another account keeps their identity on this one.
         let identity = match &command {
             Command::InviteUser { email, .. } => self.known_identity(email).await?,
+            Command::CreateTenant { owner_email, .. } => self.known_identity(owner_email).await?,
             _ => None,
         };
         let ctx = Context {
@@ -218,10 +224,14 @@ impl CommandService {
             {
                 return replay(first, &fp);
             }
-            if let (Some(known), Command::InviteUser { user_id, .. }) = (identity, &mut command)
-                && state.team.member(known).is_none()
-            {
-                *user_id = known;
+            match (&mut command, identity) {
+                (Command::InviteUser { user_id, .. }, Some(known))
+                    if state.team.member(known).is_none() =>
+                {
+                    *user_id = known;
+                }
+                (Command::CreateTenant { owner_id, .. }, Some(known)) => *owner_id = known,
+                _ => {}
             }
             let event = match decide(&state.team, &command, &ctx) {
                 Ok(event) => event,
