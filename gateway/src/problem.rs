@@ -219,6 +219,7 @@ impl From<ServiceError> for ApiError {
 impl From<ReadError> for ApiError {
     fn from(e: ReadError) -> ApiError {
         match e {
+            ReadError::Invalid(m) => ApiError::validation(StatusCode::BAD_REQUEST, m),
             ReadError::Unavailable(m) => ApiError::unavailable(m),
             ReadError::Store(m) => ApiError::internal(m),
         }

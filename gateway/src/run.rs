@@ -19,7 +19,7 @@ use thiserror::Error;
 use crate::auth::Secrets;
 use crate::fresh;
 use crate::http::{AppState, HttpConfig, router};
-use crate::read::{MemoryReadModel, ReadModel};
+use crate::read::{ProjectionsRead, ReadModel};
 use crate::service::CommandService;
 
 /// Everything `serve` needs; the binary fills it from flags and environment.
@@ -54,6 +54,8 @@ pub enum RunError {
     NoJwtSecret,
     #[error("cannot open the event log: {0}")]
     Log(#[from] rollcall_events::LogError),
+    #[error("cannot open the projections in {path}: {message}")]
+    Projections { path: PathBuf, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -146,6 +148,16 @@ pub async fn open_log(config: &Config) -> Result<Arc<dyn EventLog>, RunError> {
     }
 }
 
+/// Opens (or creates) this gateway's projections.
+pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections, RunError> {
+    let err = |message: String| RunError::Projections {
+        path: path.to_owned(),
+        message,
+    };
+    let db = sled::open(path).map_err(|e| err(e.to_string()))?;
+    rollcall_projections::Projections::open(db).map_err(|e| err(e.to_string()))
+}
+
 /// Runs the server until ctrl-c or SIGTERM, then drains in-flight requests.
 pub async fn serve(config: Config) -> Result<(), RunError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| RunError::DataDir {
@@ -158,7 +170,9 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         println!("operator token (shown once, also in {}): {token}", config.data_dir.join(OPERATOR_TOKEN_FILE).display());
     }
     let log = open_log(&config).await?;
-    let read: Arc<dyn ReadModel> = MemoryReadModel::spawn(log.clone());
+    let projections = open_projections(&config.data_dir.join("projections"))?;
+    let projector = projections.spawn(log.clone());
+    let read: Arc<dyn ReadModel> = Arc::new(ProjectionsRead::new(projections.clone()));
     let service = Arc::new(CommandService::new(log));
     let state = AppState::new(service, read, secrets, config.http.clone());
     let app = router(state);
@@ -174,6 +188,9 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(RunError::Serve)?;
+    if let Err(e) = projector.stop().await {
+        tracing::warn!(error = %e, "the projector stopped with an error");
+    }
     tracing::info!("rollcall stopped");
     Ok(())
 }

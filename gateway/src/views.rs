@@ -1,11 +1,12 @@
-//! The answers of the query endpoints, as the HTTP contract names them. Read
-//! models fill these; handlers serialise them as they are.
+//! The answers of the query endpoints, as the HTTP contract names them, with
+//! their OpenAPI schemas. The read model fills these; handlers serialise them.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rollcall_aggregates::{Member, Source, Team, effective};
-use rollcall_events::{Actor, Permission, UserId};
+use rollcall_aggregates::Source;
+use rollcall_events::{Actor, EventId, InvitationId, Permission, RoleKey, UserId};
+use rollcall_projections::{CatalogView, MemberView, RoleView, UserView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -22,15 +23,15 @@ pub struct UserSummary {
     /// `member` or `external`.
     pub kind: String,
     #[schema(value_type = Vec<String>)]
-    pub roles: Vec<rollcall_events::RoleKey>,
+    pub roles: Vec<RoleKey>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub invitation_id: Option<InvitationId>,
+    /// When the (latest) invitation was sent.
     pub invited_at: Option<DateTime<Utc>>,
-    /// When the current invitation was (re)sent.
-    pub invitation_sent_at: Option<DateTime<Utc>>,
     pub invitation_expires_at: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub deactivated_at: Option<DateTime<Utc>>,
-    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -59,19 +60,34 @@ pub struct UserDetail {
     /// Area -> `all` | `assigned` | `offices`, resolved (defaults included).
     pub scopes: BTreeMap<String, String>,
     pub offices: Vec<String>,
-    pub all_offices: bool,
     pub networks: Vec<String>,
+    pub must_change_password: bool,
+    pub links: BTreeMap<String, String>,
     #[schema(value_type = Option<String>, format = Uuid)]
     pub reassign_to: Option<UserId>,
     pub effective: Vec<EffectivePermission>,
 }
 
-/// A tenant's catalog as the read side holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CatalogView {
+/// A role as the catalog page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoleAnswer {
+    pub key: String,
+    pub label: String,
+    pub description: String,
+    pub grants: Vec<String>,
+    pub except: Vec<String>,
+    pub builtin: bool,
+}
+
+/// A tenant's catalog document, its version, plan, and roles (custom ones included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CatalogAnswer {
+    /// The catalog document (the format of `docs/catalog-format.md`).
+    #[schema(value_type = Object)]
     pub catalog: rollcall_events::CatalogDoc,
     pub version: u32,
     pub plan: String,
+    pub roles: Vec<RoleAnswer>,
 }
 
 /// The answer of `POST /check`.
@@ -82,7 +98,7 @@ pub struct CheckAnswer {
     /// Why the permission is held (empty when denied).
     #[schema(value_type = Vec<Object>)]
     pub sources: Vec<Source>,
-    /// Position of the read model the answer was computed at.
+    /// Position of the read side the answer was computed at.
     pub position: u64,
     /// `no-grant`, `overridden`, `scope-excluded`, `network-not-allowed`, … when denied.
     pub denial: Option<String>,
@@ -90,20 +106,32 @@ pub struct CheckAnswer {
     pub scope: Option<String>,
 }
 
-/// One entry of the audit trail.
+/// A member whose effective permissions an event changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccessDeltaAnswer {
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub display_name: String,
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+}
+
+/// One entry of the audit trail; names are as they were at the event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     pub position: u64,
     pub tenant_seq: u64,
+    #[schema(value_type = String, format = Uuid)]
+    pub event_id: EventId,
     #[serde(rename = "type")]
     pub event_type: String,
-    #[schema(value_type = String, format = Uuid)]
-    pub event_id: rollcall_events::EventId,
     /// A user id or `operator`.
     #[schema(value_type = String)]
     pub actor: Actor,
+    pub actor_name: Option<String>,
     #[schema(value_type = Option<String>, format = Uuid)]
     pub target: Option<UserId>,
+    pub target_name: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub reason: Option<String>,
     #[schema(value_type = Object)]
@@ -111,12 +139,14 @@ pub struct AuditEntry {
     #[schema(value_type = Object)]
     pub after: Value,
     pub hash: String,
+    pub prev_hash: String,
+    pub access_delta: Vec<AccessDeltaAnswer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+    /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -128,82 +158,87 @@ pub struct AuditQuery {
     pub event_type: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    /// Entries after this position.
-    pub after: Option<u64>,
-    pub limit: usize,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
 }
 
-impl UserSummary {
-    pub fn of(member: &Member) -> UserSummary {
-        let invitation = member.invitation.as_ref();
+fn text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+impl From<UserView> for UserSummary {
+    fn from(u: UserView) -> UserSummary {
         UserSummary {
-            user_id: member.user_id,
-            email: member.email.clone(),
-            display_name: member.profile.display_name.clone(),
-            status: member.status.as_str().to_owned(),
-            kind: kind_str(member.kind).to_owned(),
-            roles: member.roles.clone(),
-            invited_at: member.invited_at,
-            invitation_sent_at: invitation.map(|i| i.sent_at),
-            invitation_expires_at: invitation.map(|i| i.expires_at),
-            accepted_at: member.accepted_at,
-            last_login_at: member.last_login_at,
-            deactivated_at: member.deactivated_at,
-            must_change_password: member.profile.must_change_password,
+            user_id: u.user_id,
+            email: u.email,
+            display_name: u.display_name,
+            status: u.status.as_str().to_owned(),
+            kind: text(&u.kind),
+            roles: u.roles,
+            invitation_id: u.invitation_id,
+            invited_at: u.invited_at,
+            invitation_expires_at: u.invitation_expires_at,
+            accepted_at: u.accepted_at,
+            last_login_at: u.last_login_at,
+            deactivated_at: u.deactivated_at,
         }
     }
 }
 
-impl UserDetail {
-    /// The member and their effective permissions, resolved by the domain core.
-    pub fn of(team: &Team, member: &Member) -> UserDetail {
-        let eff = effective(team, member.user_id);
+impl From<MemberView> for UserDetail {
+    fn from(m: MemberView) -> UserDetail {
         UserDetail {
-            summary: UserSummary::of(member),
-            overrides: member
+            summary: m.user.into(),
+            overrides: m
                 .overrides
                 .iter()
-                .map(|(p, o)| (p.to_string(), toggle_str(o.state).to_owned()))
+                .map(|(p, t)| (p.to_string(), text(t)))
                 .collect(),
-            scopes: eff
-                .as_ref()
-                .map(|e| {
-                    e.scopes
-                        .iter()
-                        .map(|(a, s)| (a.clone(), s.as_str().to_owned()))
-                        .collect()
+            scopes: m
+                .scopes
+                .iter()
+                .map(|(a, s)| (a.clone(), s.as_str().to_owned()))
+                .collect(),
+            offices: m.offices.iter().map(|o| o.to_string()).collect(),
+            networks: m.networks,
+            must_change_password: m.must_change_password,
+            links: m.links,
+            reassign_to: m.reassign_to,
+            effective: m
+                .effective
+                .into_iter()
+                .map(|e| EffectivePermission {
+                    permission: e.permission,
+                    sources: e.sources,
                 })
-                .unwrap_or_default(),
-            offices: member.offices.iter().map(|o| o.to_string()).collect(),
-            all_offices: eff.as_ref().is_some_and(|e| e.all_offices),
-            networks: member.networks.clone(),
-            reassign_to: member.reassign_to,
-            effective: eff
-                .map(|e| {
-                    e.permissions
-                        .into_iter()
-                        .map(|(permission, sources)| EffectivePermission {
-                            permission,
-                            sources,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+                .collect(),
         }
     }
 }
 
-pub fn kind_str(kind: rollcall_events::MemberKind) -> &'static str {
-    match kind {
-        rollcall_events::MemberKind::Member => "member",
-        rollcall_events::MemberKind::External => "external",
+impl From<RoleView> for RoleAnswer {
+    fn from(r: RoleView) -> RoleAnswer {
+        RoleAnswer {
+            key: r.key.to_string(),
+            label: r.label,
+            description: r.description,
+            grants: r.grants.iter().map(|p| p.to_string()).collect(),
+            except: r.except.iter().map(|p| p.to_string()).collect(),
+            builtin: r.builtin,
+        }
     }
 }
 
-pub fn toggle_str(t: rollcall_events::Toggle) -> &'static str {
-    match t {
-        rollcall_events::Toggle::Allow => "allow",
-        rollcall_events::Toggle::Deny => "deny",
-        rollcall_events::Toggle::Inherit => "inherit",
+impl From<CatalogView> for CatalogAnswer {
+    fn from(c: CatalogView) -> CatalogAnswer {
+        CatalogAnswer {
+            catalog: c.catalog,
+            version: c.version,
+            plan: c.plan,
+            roles: c.roles.into_iter().map(RoleAnswer::from).collect(),
+        }
     }
 }

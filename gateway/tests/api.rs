@@ -56,7 +56,7 @@ async fn every_seed_catalog_and_a_catalog_document_can_start_a_tenant() {
         )
         .await
         .expect(StatusCode::OK);
-    assert_eq!(catalog.body["key"], json!("jobtracker"));
+    assert_eq!(catalog.body["catalog"]["key"], json!("jobtracker"));
 }
 
 #[tokio::test]
@@ -69,9 +69,11 @@ async fn the_catalog_reads_back_and_can_be_redefined() {
         .get(&format!("{path}?min_position={}", t.position), &owner)
         .await
         .expect(StatusCode::OK);
-    assert_eq!(got.body["key"], json!("jtek"));
-    assert_eq!(got.header("x-rollcall-catalog-version"), Some("1"));
-    let mut doc = got.body.clone();
+    assert_eq!(got.body["catalog"]["key"], json!("jtek"));
+    assert_eq!(got.body["version"], json!(1));
+    assert_eq!(got.body["plan"], json!("pro"));
+    assert!(got.body["roles"].as_array().unwrap().iter().any(|r| r["key"] == json!("admin")));
+    let mut doc = got.body["catalog"].clone();
     doc["label"] = json!("Jtek CRM (renamed)");
     let put = h
         .send(Method::PUT, &path, Some(&owner), Some(doc))
@@ -81,8 +83,8 @@ async fn the_catalog_reads_back_and_can_be_redefined() {
         .get(&format!("{path}?min_position={}", put.position()), &owner)
         .await
         .expect(StatusCode::OK);
-    assert_eq!(again.body["label"], json!("Jtek CRM (renamed)"));
-    assert_eq!(again.header("x-rollcall-catalog-version"), Some("2"));
+    assert_eq!(again.body["catalog"]["label"], json!("Jtek CRM (renamed)"));
+    assert_eq!(again.body["version"], json!(2));
 }
 
 #[tokio::test]
@@ -522,8 +524,8 @@ async fn the_audit_trail_lists_filters_and_pages() {
         .await
         .expect(StatusCode::OK);
     let entry = &changed.body["entries"][0];
-    assert_eq!(entry["before"], json!(["user"]));
-    assert_eq!(entry["after"], json!(["admin"]));
+    assert_eq!(entry["before"], json!({"roles": ["user"]}));
+    assert_eq!(entry["after"], json!({"roles": ["admin"]}));
     assert_eq!(entry["reason"], json!("promotion"));
     assert_eq!(entry["actor"], json!("operator"));
     assert_eq!(entry["target"], json!(ann.to_string()));

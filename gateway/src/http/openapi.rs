@@ -49,7 +49,8 @@ use crate::views::*;
         InviteRequest, ReasonRequest, AcceptRequest, RolesRequest, ToggleRequest, ScopeRequest,
         OfficesRequest, NetworksRequest, DeactivateRequest, LoginRequest, ResourceRequest,
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
-        EffectivePermission, CheckAnswer, AuditEntry, AuditPage,
+        EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
+        AccessDeltaAnswer,
     )),
     modifiers(&Bearer),
 )]

@@ -21,7 +21,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// Ready once the read side has caught up with the log as it stands now.
+/// Ready once the read side has caught up with the log head it saw at start.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -33,7 +33,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         .map_err(|e| ApiError::unavailable(format!("the event log is unavailable: {e}")))?;
     let position = state.read().position();
     metrics::gauge!("rollcall_projection_lag").set(head.saturating_sub(position) as f64);
-    if position >= head {
+    if state.read().caught_up() {
         Ok(Json(Health {
             status: "ready".to_owned(),
             position,

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rollcall_aggregates::{CheckRequest, MemberStatus, Resource};
 use rollcall_events::{Actor, OfficeId, Permission, TenantId, UserId};
@@ -12,7 +12,7 @@ use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::problem::ApiError;
-use crate::views::{AuditPage, AuditQuery, CheckAnswer, UserDetail, UserList};
+use crate::views::{AuditPage, AuditQuery, CatalogAnswer, CheckAnswer, UserDetail, UserList};
 
 const DEFAULT_AUDIT_LIMIT: usize = 100;
 const MAX_AUDIT_LIMIT: usize = 1000;
@@ -23,7 +23,7 @@ fn tenant_not_found() -> ApiError {
 
 #[utoipa::path(get, path = "/v1/tenants/{t}/catalog", tag = "tenants",
     params(("t" = String, Path, format = Uuid), MinPosition),
-    responses((status = 200, description = "The tenant's catalog document", body = Object), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = CatalogAnswer), (status = "4XX", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn catalog(
     State(state): State<AppState>,
@@ -39,15 +39,7 @@ pub async fn catalog(
         .catalog(tenant)
         .await?
         .ok_or_else(tenant_not_found)?;
-    let mut response = Json(view.catalog).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        "x-rollcall-catalog-version",
-        HeaderValue::from(view.version),
-    );
-    if let Ok(plan) = HeaderValue::from_str(&view.plan) {
-        headers.insert("x-rollcall-plan", plan);
-    }
+    let response = Json(view).into_response();
     Ok(response)
 }
 
@@ -170,24 +162,14 @@ pub async fn audit(
                 .map_err(|_| bad("`actor` must be a user id or `operator`"))?,
         ),
     };
-    let after = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(
-            c.parse::<u64>()
-                .map_err(|_| bad("`cursor` is not a cursor"))?,
-        ),
-    };
     let query = AuditQuery {
         user: q.user,
         actor,
         event_type: q.event_type.filter(|t| !t.is_empty()),
         from: q.from,
         to: q.to,
-        after,
-        limit: q
-            .limit
-            .unwrap_or(DEFAULT_AUDIT_LIMIT)
-            .clamp(1, MAX_AUDIT_LIMIT),
+        cursor: q.cursor.filter(|c| !c.is_empty()),
+        limit: Some(q.limit.unwrap_or(DEFAULT_AUDIT_LIMIT).clamp(1, MAX_AUDIT_LIMIT)),
     };
     let access = state.admit(principal, tenant).await?;
     access.require_team_view()?;

@@ -20,7 +20,8 @@ use rollcall_events::{
 use rollcall_gateway::auth::{Secrets, mint_jwt};
 use rollcall_gateway::http::{AppState, HttpConfig, router};
 use rollcall_gateway::invite_token;
-use rollcall_gateway::read::{MemoryReadModel, ReadModel};
+use rollcall_gateway::read::{ProjectionsRead, ReadModel};
+use rollcall_projections::{ProjectorHandle, Projections};
 use rollcall_gateway::service::CommandService;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -159,9 +160,10 @@ pub struct Tenant {
 pub struct Harness {
     pub app: Router,
     pub log: Arc<FlakyLog>,
-    pub read: Arc<MemoryReadModel>,
+    pub read: Arc<ProjectionsRead>,
     pub secrets: Secrets,
-    _dir: Option<TempDir>,
+    _projector: ProjectorHandle,
+    _dir: TempDir,
 }
 
 pub fn secrets() -> Secrets {
@@ -176,31 +178,29 @@ impl Harness {
     pub fn embedded() -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = EmbeddedLog::open(&dir.path().join("log")).expect("embedded log");
-        let mut h = Harness::over(Arc::new(log));
-        h._dir = Some(dir);
-        h
+        Harness::over(Arc::new(log), dir)
     }
 
-    pub fn over(log: Arc<dyn EventLog>) -> Harness {
+    /// The router over `log`, with projections in `dir`.
+    pub fn over(log: Arc<dyn EventLog>, dir: TempDir) -> Harness {
         let log = Arc::new(FlakyLog::new(log));
-        let read = MemoryReadModel::spawn(log.clone());
+        let db = sled::open(dir.path().join("projections")).expect("projections db");
+        let projections = Projections::open(db).expect("projections");
+        let projector = projections.spawn(log.clone());
+        let read = Arc::new(ProjectionsRead::new(projections));
         let service = Arc::new(CommandService::new(log.clone()));
         let config = HttpConfig {
             query_wait: Duration::from_millis(1500),
             ..HttpConfig::default()
         };
-        let state = AppState::new(
-            service,
-            read.clone() as Arc<dyn ReadModel>,
-            secrets(),
-            config,
-        );
+        let state = AppState::new(service, read.clone() as Arc<dyn ReadModel>, secrets(), config);
         Harness {
             app: router(state),
             log,
             read,
             secrets: secrets(),
-            _dir: None,
+            _projector: projector,
+            _dir: dir,
         }
     }
 
