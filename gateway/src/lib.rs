@@ -10,6 +10,7 @@ pub mod http;
 pub mod invite_token;
 pub mod problem;
 pub mod read;
+pub mod run;
 pub mod service;
 pub mod telemetry;
 pub mod views;

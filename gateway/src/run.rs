@@ -50,7 +50,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no JWT secret: set ROLLCALL_JWT_SECRET or run `rollcall serve` once with this data dir")]
+    #[error(
+        "no JWT secret: set ROLLCALL_JWT_SECRET or run `rollcall serve` once with this data dir"
+    )]
     NoJwtSecret,
     #[error("cannot open the event log: {0}")]
     Log(#[from] rollcall_events::LogError),
@@ -111,7 +113,8 @@ pub fn jwt_secret(env: Option<String>, data_dir: &Path) -> Result<String, RunErr
 /// The secrets a server runs with, and the operator token if it was generated now
 /// (the caller prints it once).
 pub fn secrets(config: &Config) -> Result<(Secrets, Option<String>), RunError> {
-    let (operator_token, generated) = match config.operator_token.clone().filter(|t| !t.is_empty()) {
+    let (operator_token, generated) = match config.operator_token.clone().filter(|t| !t.is_empty())
+    {
         Some(t) => (t, None),
         None => {
             let (t, created) = read_or_create_secret(&config.data_dir.join(OPERATOR_TOKEN_FILE))?;
@@ -167,7 +170,10 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let (secrets, generated) = secrets(&config)?;
     if let Some(token) = generated {
         // Printed once, to stdout, so it never lands in a log aggregator.
-        println!("operator token (shown once, also in {}): {token}", config.data_dir.join(OPERATOR_TOKEN_FILE).display());
+        println!(
+            "operator token (shown once, also in {}): {token}",
+            config.data_dir.join(OPERATOR_TOKEN_FILE).display()
+        );
     }
     let log = open_log(&config).await?;
     let projections = open_projections(&config.data_dir.join("projections"))?;

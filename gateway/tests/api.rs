@@ -72,7 +72,13 @@ async fn the_catalog_reads_back_and_can_be_redefined() {
     assert_eq!(got.body["catalog"]["key"], json!("jtek"));
     assert_eq!(got.body["version"], json!(1));
     assert_eq!(got.body["plan"], json!("pro"));
-    assert!(got.body["roles"].as_array().unwrap().iter().any(|r| r["key"] == json!("admin")));
+    assert!(
+        got.body["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["key"] == json!("admin"))
+    );
     let mut doc = got.body["catalog"].clone();
     doc["label"] = json!("Jtek CRM (renamed)");
     let put = h

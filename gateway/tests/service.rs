@@ -10,6 +10,7 @@ use futures::TryStreamExt;
 use pretty_assertions::assert_eq;
 use rollcall_aggregates::{Command, DomainError};
 use rollcall_events::log::embedded::EmbeddedLog;
+use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
 use rollcall_events::{Actor, EventLog, GENESIS_HASH, RawEnvelope, TenantId, UserId};
 use rollcall_gateway::fresh;
 use rollcall_gateway::service::{CommandMeta, CommandService, Outcome, ServiceError};
@@ -164,6 +165,28 @@ async fn embedded_a_retry_after_a_restart_returns_the_first_answer() {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
     a_retry_after_a_restart_returns_the_first_answer(log).await;
+}
+
+#[tokio::test]
+async fn jetstream_concurrent_gateways_on_one_tenant_keep_one_chain() {
+    let nats = rollcall_tests::NatsServer::start();
+    concurrent_gateways_on_one_tenant_keep_one_chain(jetstream(&nats).await).await;
+}
+
+#[tokio::test]
+async fn jetstream_a_retry_after_a_restart_returns_the_first_answer() {
+    let nats = rollcall_tests::NatsServer::start();
+    a_retry_after_a_restart_returns_the_first_answer(jetstream(&nats).await).await;
+}
+
+async fn jetstream(nats: &rollcall_tests::NatsServer) -> Arc<dyn EventLog> {
+    let log = JetStreamLog::connect(JetStreamConfig {
+        url: nats.url(),
+        ..JetStreamConfig::default()
+    })
+    .await
+    .expect("JetStream log");
+    Arc::new(log)
 }
 
 #[tokio::test]

@@ -21,7 +21,8 @@ use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use rollcall_events::TenantId;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 pub use extract::parse_json;
 
@@ -206,7 +207,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             position_header,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // Method, path and status only: headers (and so tokens) are never logged.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(state)
 }
 

@@ -169,7 +169,11 @@ pub async fn audit(
         from: q.from,
         to: q.to,
         cursor: q.cursor.filter(|c| !c.is_empty()),
-        limit: Some(q.limit.unwrap_or(DEFAULT_AUDIT_LIMIT).clamp(1, MAX_AUDIT_LIMIT)),
+        limit: Some(
+            q.limit
+                .unwrap_or(DEFAULT_AUDIT_LIMIT)
+                .clamp(1, MAX_AUDIT_LIMIT),
+        ),
     };
     let access = state.admit(principal, tenant).await?;
     access.require_team_view()?;

@@ -10,9 +10,7 @@ use rollcall_events::{TenantId, UserId};
 use rollcall_projections::{ProjectionError, Projections};
 
 use crate::read::{ReadError, ReadModel};
-use crate::views::{
-    AuditPage, AuditQuery, CatalogAnswer, UserDetail, UserList, UserSummary,
-};
+use crate::views::{AuditPage, AuditQuery, CatalogAnswer, UserDetail, UserList, UserSummary};
 
 pub struct ProjectionsRead {
     projections: Projections,
@@ -28,7 +26,9 @@ impl ProjectionsRead {
     }
 
     fn known(&self, tenant: TenantId) -> bool {
-        self.projections.team(tenant).is_some_and(|t| t.tenant_id.is_some())
+        self.projections
+            .team(tenant)
+            .is_some_and(|t| t.tenant_id.is_some())
     }
 }
 

@@ -21,8 +21,8 @@ use rollcall_gateway::auth::{Secrets, mint_jwt};
 use rollcall_gateway::http::{AppState, HttpConfig, router};
 use rollcall_gateway::invite_token;
 use rollcall_gateway::read::{ProjectionsRead, ReadModel};
-use rollcall_projections::{ProjectorHandle, Projections};
 use rollcall_gateway::service::CommandService;
+use rollcall_projections::{Projections, ProjectorHandle};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -193,7 +193,12 @@ impl Harness {
             query_wait: Duration::from_millis(1500),
             ..HttpConfig::default()
         };
-        let state = AppState::new(service, read.clone() as Arc<dyn ReadModel>, secrets(), config);
+        let state = AppState::new(
+            service,
+            read.clone() as Arc<dyn ReadModel>,
+            secrets(),
+            config,
+        );
         Harness {
             app: router(state),
             log,
