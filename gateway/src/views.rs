@@ -79,16 +79,22 @@ pub struct RoleAnswer {
     pub builtin: bool,
 }
 
-/// A tenant's catalog document, its version, plan, and roles (custom ones included).
+/// A tenant's catalog: the catalog document itself (so it can be edited and PUT
+/// back as it is), plus the catalog version, the tenant's plan and every role the
+/// tenant has (built-in and custom) under `tenant_roles`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CatalogAnswer {
-    /// The catalog document (the format of `docs/catalog-format.md`).
+    /// The catalog document's fields (`key`, `label`, `areas`, `roles`, `plans`, …).
+    #[serde(flatten)]
     #[schema(value_type = Object)]
     pub catalog: rollcall_events::CatalogDoc,
     pub version: u32,
     pub plan: String,
-    pub roles: Vec<RoleAnswer>,
+    pub tenant_roles: Vec<RoleAnswer>,
 }
+
+/// Members of [`CatalogAnswer`] that are not part of the catalog document.
+pub const CATALOG_ANSWER_EXTRAS: [&str; 3] = ["version", "plan", "tenant_roles"];
 
 /// The answer of `POST /check`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -238,7 +244,7 @@ impl From<CatalogView> for CatalogAnswer {
             catalog: c.catalog,
             version: c.version,
             plan: c.plan,
-            roles: c.roles.into_iter().map(RoleAnswer::from).collect(),
+            tenant_roles: c.roles.into_iter().map(RoleAnswer::from).collect(),
         }
     }
 }

@@ -56,7 +56,7 @@ async fn every_seed_catalog_and_a_catalog_document_can_start_a_tenant() {
         )
         .await
         .expect(StatusCode::OK);
-    assert_eq!(catalog.body["catalog"]["key"], json!("jobtracker"));
+    assert_eq!(catalog.body["key"], json!("jobtracker"));
 }
 
 #[tokio::test]
@@ -69,17 +69,18 @@ async fn the_catalog_reads_back_and_can_be_redefined() {
         .get(&format!("{path}?min_position={}", t.position), &owner)
         .await
         .expect(StatusCode::OK);
-    assert_eq!(got.body["catalog"]["key"], json!("jtek"));
+    assert_eq!(got.body["key"], json!("jtek"));
+    assert!(got.body["areas"].is_array());
     assert_eq!(got.body["version"], json!(1));
     assert_eq!(got.body["plan"], json!("pro"));
+    let roles = got.body["tenant_roles"].as_array().unwrap();
     assert!(
-        got.body["roles"]
-            .as_array()
-            .unwrap()
+        roles
             .iter()
-            .any(|r| r["key"] == json!("admin"))
+            .any(|r| r["key"] == json!("admin") && r["builtin"] == json!(true))
     );
-    let mut doc = got.body["catalog"].clone();
+    // What GET answers can be edited and PUT back as it is.
+    let mut doc = got.body.clone();
     doc["label"] = json!("Jtek CRM (renamed)");
     let put = h
         .send(Method::PUT, &path, Some(&owner), Some(doc))
@@ -89,8 +90,19 @@ async fn the_catalog_reads_back_and_can_be_redefined() {
         .get(&format!("{path}?min_position={}", put.position()), &owner)
         .await
         .expect(StatusCode::OK);
-    assert_eq!(again.body["catalog"]["label"], json!("Jtek CRM (renamed)"));
+    assert_eq!(again.body["label"], json!("Jtek CRM (renamed)"));
     assert_eq!(again.body["version"], json!(2));
+    // The document may also come wrapped.
+    let mut wrapped = again.body.clone();
+    wrapped["label"] = json!("Jtek");
+    h.send(
+        Method::PUT,
+        &path,
+        Some(&owner),
+        Some(json!({"catalog": wrapped})),
+    )
+    .await
+    .expect(StatusCode::OK);
 }
 
 #[tokio::test]

@@ -203,7 +203,7 @@ pub async fn create_tenant(
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/catalog", tag = "tenants",
     params(("t" = String, Path, format = Uuid), ("Idempotency-Key" = Option<String>, Header)),
-    request_body(content = Object, description = "A catalog document (or `{\"catalog\": document}`)"),
+    request_body(content = Object, description = "A catalog document (as GET answers it, or wrapped as `{\"catalog\": document}`)"),
     responses((status = 200, body = CommandAnswer), (status = "4XX", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn define_catalog(
@@ -213,13 +213,19 @@ pub async fn define_catalog(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    // Accept the document itself (what GET answers) or wrapped as {"catalog": …}.
-    let doc = match body {
-        Value::Object(mut map) if map.len() == 1 && map.contains_key("catalog") => {
+    // Accept the document itself, what GET answers (the document plus a few
+    // members of its own, dropped here), or the document wrapped as {"catalog": …}.
+    let mut doc = match body {
+        Value::Object(mut map) if map.get("catalog").is_some_and(Value::is_object) => {
             map.remove("catalog").unwrap_or(Value::Null)
         }
         other => other,
     };
+    if let Value::Object(map) = &mut doc {
+        for extra in crate::views::CATALOG_ANSWER_EXTRAS {
+            map.remove(extra);
+        }
+    }
     if !doc.is_object() {
         return Err(ApiError::validation(
             StatusCode::UNPROCESSABLE_ENTITY,
