@@ -218,14 +218,12 @@ async fn a_person_keeps_one_identity_across_tenants() {
             .unwrap(),
     );
     assert_eq!(first.event.target(), second.event.target());
-    let owner2: UserId = other
-        .team(t2)
-        .await
-        .unwrap()
+    let team2 = other.team(t2).await.unwrap();
+    let owner2: UserId = team2
         .members
-        .keys()
-        .copied()
-        .next()
+        .values()
+        .find(|m| m.email == "o2@z.test")
+        .map(|m| m.user_id)
         .unwrap();
     assert_ne!(Some(owner2), first.event.target());
 }

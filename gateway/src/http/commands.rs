@@ -466,12 +466,15 @@ pub async fn accept_invitation(
     let (tenant, invitation_id, nonce) =
         invite_token::verify(&state.0.invite_key, &body.token).map_err(|_| invalid())?;
     // The token is the credential; the actor is the invitee it was sent to.
-    let team = state.service().team(tenant).await?;
-    let invitee = team
-        .members
-        .values()
-        .find(|m| m.invitation.as_ref().is_some_and(|i| i.id == invitation_id))
-        .map(|m| m.user_id)
+    let invitee = state
+        .service()
+        .with_team(tenant, |team| {
+            team.members
+                .values()
+                .find(|m| m.invitation.as_ref().is_some_and(|i| i.id == invitation_id))
+                .map(|m| m.user_id)
+        })
+        .await?
         .ok_or_else(|| ApiError::not_found("the invitation does not exist"))?;
     let principal = Principal::Token {
         user: invitee,

@@ -101,8 +101,10 @@ impl AppState {
         if principal == Principal::Operator {
             return admit(principal, tenant, &Default::default());
         }
-        let team = self.0.service.team(tenant).await?;
-        admit(principal, tenant, &team)
+        self.0
+            .service
+            .with_team(tenant, |team| admit(principal, tenant, team))
+            .await?
     }
 
     /// Waits for the read side to reach `min_position`, bounded; 503 when it does not.

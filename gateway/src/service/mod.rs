@@ -115,6 +115,11 @@ impl CommandService {
         tenant: TenantId,
         state: &mut TenantState,
     ) -> Result<(), ServiceError> {
+        // Asking for the head is one cheap request on every backend; opening a read
+        // is not (a JetStream consumer), and most of the time nothing is new.
+        if self.log.tenant_head(tenant).await? <= state.team.tenant_seq {
+            return Ok(());
+        }
         let mut stream = self
             .log
             .read_tenant(tenant, state.team.tenant_seq + 1)
@@ -136,10 +141,19 @@ impl CommandService {
 
     /// The tenant's Team, up to date with the log (an empty Team for an unknown tenant).
     pub async fn team(&self, tenant: TenantId) -> Result<Team, ServiceError> {
+        self.with_team(tenant, Team::clone).await
+    }
+
+    /// Runs `f` on the tenant's Team, up to date with the log, without copying it.
+    pub async fn with_team<T>(
+        &self,
+        tenant: TenantId,
+        f: impl FnOnce(&Team) -> T,
+    ) -> Result<T, ServiceError> {
         let slot = self.slot(tenant);
         let mut state = slot.lock().await;
         self.catch_up(tenant, &mut state).await?;
-        Ok(state.team.clone())
+        Ok(f(&state.team))
     }
 
     /// The user id an email already has on some account, if any.
