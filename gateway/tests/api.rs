@@ -5,6 +5,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::*;
 use pretty_assertions::assert_eq;
+use rollcall_events::EventLog;
 use serde_json::{Value, json};
 
 fn users_of(body: &Value) -> Vec<Value> {
@@ -644,4 +645,46 @@ async fn every_answer_carries_the_read_position() {
     );
     let err = h.get("/v1/tenants/not-a-uuid/users", OPERATOR).await;
     assert!(err.header("x-rollcall-position").is_some());
+}
+
+#[tokio::test]
+async fn concurrent_commands_on_one_tenant_all_land_in_one_chain() {
+    let h = std::sync::Arc::new(Harness::embedded());
+    let t = h.tenant(json!("jtek")).await;
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let h = h.clone();
+            let path = format!("/v1/tenants/{}/invitations", t.id);
+            tokio::spawn(async move {
+                h.send(
+                    Method::POST,
+                    &path,
+                    Some(OPERATOR),
+                    Some(
+                        json!({"email": format!("u{i}@acme.test"), "display_name": "U",
+                                "roles": ["user"]}),
+                    ),
+                )
+                .await
+                .expect(StatusCode::CREATED)
+                .position()
+            })
+        })
+        .collect();
+    let mut positions = Vec::new();
+    for task in tasks {
+        positions.push(task.await.unwrap());
+    }
+    positions.sort();
+    positions.dedup();
+    assert_eq!(positions.len(), 12, "every command has its own position");
+    let list = h
+        .get(
+            &format!("/v1/tenants/{}/users?min_position={}", t.id, positions[11]),
+            OPERATOR,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(users_of(&list.body).len(), 13);
+    assert_eq!(h.log.tenant_head(t.id).await.unwrap(), 13);
 }
