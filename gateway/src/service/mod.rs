@@ -117,7 +117,18 @@ impl CommandService {
     ) -> Result<(), ServiceError> {
         // Asking for the head is one cheap request on every backend; opening a read
         // is not (a JetStream consumer), and most of the time nothing is new.
-        if self.log.tenant_head(tenant).await? <= state.team.tenant_seq {
+        let head = self.log.tenant_head(tenant).await?;
+        self.catch_up_to(tenant, state, head).await
+    }
+
+    /// Folds the tenant's events if the state is behind `head`.
+    async fn catch_up_to(
+        &self,
+        tenant: TenantId,
+        state: &mut TenantState,
+        head: u64,
+    ) -> Result<(), ServiceError> {
+        if head <= state.team.tenant_seq {
             return Ok(());
         }
         let mut stream = self
@@ -150,9 +161,13 @@ impl CommandService {
         tenant: TenantId,
         f: impl FnOnce(&Team) -> T,
     ) -> Result<T, ServiceError> {
+        // The head is asked before taking the tenant's lock, so concurrent readers
+        // (every request is admitted through here) only queue when there is
+        // something to fold.
+        let head = self.log.tenant_head(tenant).await?;
         let slot = self.slot(tenant);
         let mut state = slot.lock().await;
-        self.catch_up(tenant, &mut state).await?;
+        self.catch_up_to(tenant, &mut state, head).await?;
         Ok(f(&state.team))
     }
 
