@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use rollcall_events::TenantId;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -204,6 +205,9 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
+        // A bug that panics in a handler answers a 500 problem instead of dropping
+        // the connection.
+        .layer(CatchPanicLayer::new())
         .layer(middleware::map_response(problems_only))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -256,4 +260,55 @@ async fn position_header(State(state): State<AppState>, request: Request, next: 
         .headers_mut()
         .insert(POSITION_HEADER, HeaderValue::from(position));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn answer(app: Router, path: &str) -> (StatusCode, Option<String>, serde_json::Value) {
+        let request = Request::builder().uri(path).body(Body::empty());
+        let Ok(request) = request else {
+            panic!("request")
+        };
+        let Ok(response) = app.oneshot(request).await;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let body = serde_json::from_slice(&bytes).unwrap_or_default();
+        (status, content_type, body)
+    }
+
+    async fn bug() -> StatusCode {
+        panic!("a bug")
+    }
+
+    #[tokio::test]
+    async fn bodiless_errors_and_panics_become_problems() {
+        let app = Router::new()
+            .route("/slow", get(|| async { StatusCode::REQUEST_TIMEOUT }))
+            .route("/bug", get(bug))
+            .layer(CatchPanicLayer::new())
+            .layer(middleware::map_response(problems_only));
+        let (status, content_type, body) = answer(app.clone(), "/slow").await;
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(content_type.as_deref(), Some(PROBLEM_JSON));
+        assert_eq!(body["type"], "https://rollcall.dev/problems/timeout");
+        let (status, content_type, body) = answer(app, "/bug").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(content_type.as_deref(), Some(PROBLEM_JSON));
+        assert_eq!(body["type"], "https://rollcall.dev/problems/internal");
+    }
 }
