@@ -9,7 +9,6 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rollcall_events::EventLog;
 use rollcall_events::log::embedded::EmbeddedLog;
@@ -222,6 +221,3 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
-
-/// Default wait of a query for `min_position`, exposed for the binary's flag.
-pub const DEFAULT_QUERY_WAIT: Duration = Duration::from_secs(5);
