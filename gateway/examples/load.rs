@@ -1,6 +1,7 @@
 //! A rough throughput figure for the gateway in-process (no sockets): commands
 //! appended through the router on the embedded log, then checks, both sequential
-//! and concurrent. `cargo run --release -p rollcall-gateway --example load [N]`.
+//! and concurrent. `cargo run --release -p rollcall-gateway --example load [N]`;
+//! with `NATS_URL` set, the log is JetStream at that URL instead.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +10,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use rollcall_events::EventLog;
 use rollcall_events::log::embedded::EmbeddedLog;
+use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
 use rollcall_gateway::auth::Secrets;
 use rollcall_gateway::http::{AppState, HttpConfig, router};
 use rollcall_gateway::read::{ProjectionsRead, ReadModel};
@@ -56,7 +59,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(500);
     let dir = tempfile::tempdir()?;
-    let log = Arc::new(EmbeddedLog::open(&dir.path().join("log"))?);
+    let log: Arc<dyn EventLog> = match std::env::var("NATS_URL") {
+        Ok(url) => Arc::new(
+            JetStreamLog::connect(JetStreamConfig {
+                url,
+                ..JetStreamConfig::default()
+            })
+            .await?,
+        ),
+        Err(_) => Arc::new(EmbeddedLog::open(&dir.path().join("log"))?),
+    };
     let projections =
         rollcall_projections::Projections::open(sled::open(dir.path().join("projections"))?)?;
     let projector = projections.spawn(log.clone());
