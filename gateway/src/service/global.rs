@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use futures::TryStreamExt;
-use rollcall_events::{Event, EventLog, UserId};
+use rollcall_events::{Envelope, Event, EventLog, UserId};
 
 use crate::service::idempotency::{Remembered, StoredKey};
 use crate::service::{Executed, ServiceError};
@@ -20,39 +20,56 @@ pub(crate) struct GlobalIndex {
 }
 
 impl GlobalIndex {
-    /// Reads what was appended since the last call.
+    /// Reads what was appended since the last call. The head is asked first: one
+    /// cheap request, where opening a read is not (a JetStream consumer).
     pub async fn catch_up(&mut self, log: &dyn EventLog) -> Result<(), ServiceError> {
         let from = self.next.max(1);
+        if log.head().await? < from {
+            return Ok(());
+        }
         let mut stream = log.read(from).await?;
         while let Some(raw) = stream.try_next().await? {
             self.next = raw.position + 1;
             // An event this build cannot decode says nothing about identities; the
             // tenant's own fold reports it when the tenant is used.
             let Ok(envelope) = raw.decode() else { continue };
-            match &envelope.event {
-                Event::TenantCreated(e) => {
-                    self.remember(&e.owner_email, e.owner_id);
-                    if let Some(stored) = envelope.idempotency_key.as_deref() {
-                        let key = StoredKey::parse(stored);
-                        self.tenant_keys
-                            .entry(key.key.to_owned())
-                            .or_insert(Remembered {
-                                fingerprint: key.fingerprint.map(str::to_owned),
-                                executed: Executed {
-                                    tenant: envelope.tenant_id,
-                                    position: envelope.position,
-                                    event_id: envelope.event_id,
-                                    event: envelope.event.clone(),
-                                    tenant_seq: envelope.tenant_seq,
-                                },
-                            });
-                    }
-                }
-                Event::UserInvited(e) => self.remember(&e.email, e.user_id),
-                _ => {}
-            }
+            self.apply(&envelope);
         }
         Ok(())
+    }
+
+    /// Takes in an event this service just appended, when it is the very next one
+    /// the index expects, so a lone gateway never has to read its own writes back.
+    pub fn observe(&mut self, envelope: &Envelope) {
+        if envelope.position == self.next.max(1) {
+            self.next = envelope.position + 1;
+            self.apply(envelope);
+        }
+    }
+
+    fn apply(&mut self, envelope: &Envelope) {
+        match &envelope.event {
+            Event::TenantCreated(e) => {
+                self.remember(&e.owner_email, e.owner_id);
+                if let Some(stored) = envelope.idempotency_key.as_deref() {
+                    let key = StoredKey::parse(stored);
+                    self.tenant_keys
+                        .entry(key.key.to_owned())
+                        .or_insert(Remembered {
+                            fingerprint: key.fingerprint.map(str::to_owned),
+                            executed: Executed {
+                                tenant: envelope.tenant_id,
+                                position: envelope.position,
+                                event_id: envelope.event_id,
+                                event: envelope.event.clone(),
+                                tenant_seq: envelope.tenant_seq,
+                            },
+                        });
+                }
+            }
+            Event::UserInvited(e) => self.remember(&e.email, e.user_id),
+            _ => {}
+        }
     }
 
     /// The first identity an email was seen with wins, so every account agrees.

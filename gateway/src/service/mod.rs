@@ -297,6 +297,7 @@ impl CommandService {
                         .decode()
                         .map_err(|e| ServiceError::Store(format!("own event undecodable: {e}")))?;
                     state.fold(tenant, &envelope);
+                    self.global.lock().await.observe(&envelope);
                     return Ok(Outcome::Executed(Executed {
                         tenant,
                         position: a.position,
