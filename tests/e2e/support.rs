@@ -102,4 +102,5 @@ impl Harness {
     }
 }
 
+#[allow(unused_imports)]
 pub use rollcall_tests::server::OPERATOR_TOKEN as OPERATOR;
