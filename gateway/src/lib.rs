@@ -1,1 +1,5 @@
 //! rollcall-gateway
+
+pub mod analytics;
+pub mod mailer;
+pub mod stream;
