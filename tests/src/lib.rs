@@ -1,1 +1,3 @@
-//! Shared test helpers.
+//! Shared test helpers: the real `rollcall` binary as a child process.
+
+pub mod server;
