@@ -179,5 +179,8 @@ pub async fn sse_handler(
         None => query.from_position.unwrap_or(1),
     };
     let events = tenant_events(state.log.clone(), tenant, from);
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(state.keep_alive)))
+    let keep_alive = KeepAlive::new()
+        .interval(state.keep_alive)
+        .text("keep-alive");
+    Ok(Sse::new(events).keep_alive(keep_alive))
 }

@@ -191,3 +191,29 @@ fn the_message_text_names_the_team_the_product_and_the_expiry() {
         format!("Subject: {}\n\n{}", again.subject, again.body)
     );
 }
+
+#[tokio::test]
+async fn rides_out_a_log_that_is_down_at_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let inner: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let mut acme = TenantFixture::new(0xac);
+    acme.append(&*inner, tenant_created("Acme", "jobtracker"))
+        .await;
+    acme.append(
+        &*inner,
+        user_invited(11, 101, "ada@example.com", "Ada", "n-ada"),
+    )
+    .await;
+    let flaky = Arc::new(common::flaky::FlakySubscribe::new(inner, 3));
+    let db = sled::open(dir.path().join("state")).unwrap();
+    let running = start(flaky.clone(), &db, &outbox);
+    let sent = wait_for(&outbox, 1).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        flaky.calls.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "three failed subscriptions, then one that works"
+    );
+    running.stop().await;
+}

@@ -185,7 +185,7 @@ async fn idle_streams_carry_keep_alive_comments() {
         .unwrap()
         .unwrap();
     let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
-    assert!(text.starts_with(':'), "{text:?}");
+    assert_eq!(text, ": keep-alive\n\n");
 }
 
 #[tokio::test]
@@ -219,4 +219,23 @@ async fn bad_requests_are_problems() {
         answers.push(serde_json::from_slice::<serde_json::Value>(&body).unwrap());
     }
     insta::assert_json_snapshot!("bad_requests", answers);
+}
+
+#[tokio::test]
+async fn a_failing_log_ends_the_stream_after_what_it_could_send() {
+    let inner: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (acme, _) = two_tenants(&*inner).await;
+    let log: Arc<dyn EventLog> = Arc::new(common::flaky::FlakySubscribe::new(inner, 1));
+    let uri = format!("/v1/tenants/{}/events", acme.tenant);
+    let mut events = open(router(log.clone(), Duration::from_secs(15)), &uri, None).await;
+    let caught_up = take(&mut events, 3).await;
+    assert_eq!(caught_up.last().unwrap().id, "5");
+    let end = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap();
+    assert!(end.is_none(), "the stream should end, got {end:?}");
+
+    // The client's reconnect resumes where it left off.
+    let mut events = open(router(log, Duration::from_secs(15)), &uri, Some("5")).await;
+    assert_quiet(&mut events).await;
 }
