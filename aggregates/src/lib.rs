@@ -5,6 +5,22 @@
 //! Nothing here does I/O, reads a clock or draws random numbers: time, the actor
 //! and fresh ids arrive with the command and its [`Context`], so a decision can be
 //! replayed and retried and always comes out the same.
+//!
+//! ```
+//! use rollcall_aggregates::testing::{OWNER, catalogs, given, tenant_created};
+//! use rollcall_aggregates::{Command, DomainError};
+//! use rollcall_events::{Actor, Toggle};
+//!
+//! // The owner may not deny itself the team permission: it is the last admin.
+//! given([tenant_created(catalogs::small())])
+//!     .when(Command::TogglePermission {
+//!         user_id: OWNER,
+//!         permission: "team.manage".into(),
+//!         state: Toggle::Deny,
+//!     })
+//!     .by(Actor::User(OWNER))
+//!     .then_err(DomainError::LastActiveAdmin { admins: vec![OWNER] });
+//! ```
 
 pub mod access;
 pub mod catalog;

@@ -7,8 +7,11 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use rollcall_events::catalog::CatalogDoc;
+use std::collections::BTreeMap;
+
 use rollcall_events::{
-    Actor, Envelope, Event, EventId, EventMeta, GENESIS_HASH, RawEnvelope, TenantId, UserId,
+    Actor, Envelope, Event, EventId, EventMeta, InvitationAccepted, InvitationId, MemberKind,
+    RawEnvelope, RoleKey, TenantCreated, TenantId, UserId, UserInvited,
 };
 
 use crate::team::{Command, Context, DomainError, Team, decide, evolve};
@@ -27,8 +30,62 @@ pub fn t0() -> DateTime<Utc> {
 
 /// Seals events (each with its actor) into decoded envelopes continuing `team`'s
 /// chain: tenant_seq and position follow the team's last ones.
+///
+/// Panics if an event does not survive its own encoding, which is a bug in the
+/// vocabulary that a test should report.
 pub fn seal_after(team: &Team, events: impl IntoIterator<Item = (Actor, Event)>) -> Vec<Envelope> {
-    todo!()
+    let mut seq = team.tenant_seq;
+    let mut prev = team.head_hash.clone();
+    let mut position = team.position;
+    events
+        .into_iter()
+        .map(|(actor, event)| {
+            seq += 1;
+            position += 1;
+            let envelope = seal_one(seq, position, &prev, actor, t0(), &event);
+            prev = envelope.hash.clone();
+            envelope
+        })
+        .collect()
+}
+
+fn seal_one(
+    seq: u64,
+    position: u64,
+    prev: &str,
+    actor: Actor,
+    at: DateTime<Utc>,
+    event: &Event,
+) -> Envelope {
+    let meta = EventMeta {
+        event_id: EventId(uuid::Uuid::from_u128(u128::from(seq))),
+        tenant_id: TENANT,
+        tenant_seq: seq,
+        occurred_at: at,
+        actor,
+        reason: None,
+        correlation_id: uuid::Uuid::from_u128(u128::from(seq)),
+        idempotency_key: None,
+    };
+    let mut raw = RawEnvelope::seal(meta, prev, event);
+    raw.position = position;
+    match raw.decode() {
+        Ok(envelope) => envelope,
+        Err(e) => panic!("{} does not decode after sealing: {e}", event.type_name()),
+    }
+}
+
+/// Seals one event after `team` (caused by `actor` at `at`) and folds it in.
+pub fn fold_one(team: Team, actor: Actor, at: DateTime<Utc>, event: &Event) -> Team {
+    let envelope = seal_one(
+        team.tenant_seq + 1,
+        team.position + 1,
+        &team.head_hash,
+        actor,
+        at,
+        event,
+    );
+    evolve(team, &envelope)
 }
 
 /// Folds envelopes into a team.
@@ -50,13 +107,19 @@ pub struct When {
 
 /// Starts a specification from events sealed with the operator as actor.
 pub fn given(events: impl IntoIterator<Item = Event>) -> Given {
-    todo!()
+    Given {
+        team: Team::default(),
+    }
+    .and_by(Actor::Operator, events)
 }
 
 impl Given {
     /// Appends more events caused by `actor`.
     pub fn and_by(self, actor: Actor, events: impl IntoIterator<Item = Event>) -> Given {
-        todo!()
+        let envelopes = seal_after(&self.team, events.into_iter().map(|e| (actor, e)));
+        Given {
+            team: fold(self.team, &envelopes),
+        }
     }
 
     pub fn team(&self) -> &Team {
@@ -104,7 +167,8 @@ impl When {
     /// Asserts the decision and returns the team with the event folded in.
     #[track_caller]
     pub fn then(self, expected: Event) -> Team {
-        todo!()
+        pretty_assertions::assert_eq!(self.result(), Ok(expected.clone()));
+        fold_one(self.team, self.ctx.actor, self.ctx.now, &expected)
     }
 
     /// Asserts the rejection.
@@ -121,11 +185,140 @@ pub mod catalogs {
     /// A small CRM-like catalog exercising every feature: scopes, prerequisites,
     /// a lifting permission, plans with always-on and unavailable permissions.
     pub fn small() -> CatalogDoc {
-        todo!()
+        let doc = serde_json::json!({
+            "key": "small",
+            "label": "Small CRM",
+            "areas": [
+                {"key": "contacts", "label": "Contacts",
+                 "actions": [{"key": "view", "label": "View"}, {"key": "edit", "label": "Edit"},
+                             {"key": "delete", "label": "Delete"}],
+                 "scope": {"options": ["all", "assigned"], "default": "all"}},
+                {"key": "projects", "label": "Projects",
+                 "actions": [{"key": "view", "label": "View"}, {"key": "edit", "label": "Edit"},
+                             {"key": "share", "label": "Share"}],
+                 "scope": {"options": ["all", "offices"], "default": "offices",
+                           "lifted_by": {"offices": "offices.all"}}},
+                {"key": "offices", "label": "Offices", "actions": [{"key": "all", "label": "All offices"}]},
+                {"key": "billing", "label": "Billing",
+                 "actions": [{"key": "view", "label": "View"}, {"key": "manage", "label": "Manage"}]},
+                {"key": "team", "label": "Team",
+                 "actions": [{"key": "view", "label": "View"}, {"key": "manage", "label": "Manage"}]}
+            ],
+            "requires": {"projects.edit": ["projects.view"], "projects.share": ["projects.edit"]},
+            "roles": [
+                {"key": "admin", "label": "Admin", "grants": ["*"]},
+                {"key": "manager", "label": "Manager", "grants": ["*"], "except": ["billing.*"]},
+                {"key": "user", "label": "User", "grants": ["contacts.*", "projects.view", "projects.edit"]},
+                {"key": "viewer", "label": "Viewer", "grants": ["contacts.view", "projects.view"]}
+            ],
+            "multi_role": true,
+            "owner_roles": ["admin"],
+            "team_permission": "team.manage",
+            "plans": [
+                {"key": "pro", "label": "Pro", "custom_roles": true},
+                {"key": "lite", "label": "Lite", "always_on": ["contacts.view"],
+                 "unavailable": ["billing.view", "projects.share"], "max_offices": 1}
+            ],
+            "default_plan": "pro",
+            "invite_ttl_hours": 72,
+            "profile_links": ["assignee"]
+        });
+        serde_json::from_value(doc).expect("the small fixture catalog is well formed")
+    }
+
+    /// A job tracker: `read` is the only view action, no default role (a member
+    /// without a role can do nothing), several roles per member, one plan.
+    pub fn tracker() -> CatalogDoc {
+        let area = |key: &str| {
+            serde_json::json!({"key": key, "label": key, "actions": [
+                {"key": "create", "label": "Create"}, {"key": "read", "label": "Read"},
+                {"key": "update", "label": "Update"}, {"key": "delete", "label": "Delete"}]})
+        };
+        let doc = serde_json::json!({
+            "key": "tracker",
+            "label": "Job tracker",
+            "areas": [area("accounts"), area("jobs"), area("quotes"),
+                      {"key": "users", "label": "Users", "actions": [{"key": "manage", "label": "Manage"}]}],
+            "roles": [{"key": "administrator", "label": "Administrator", "grants": ["*"]}],
+            "multi_role": true,
+            "owner_roles": ["administrator"],
+            "team_permission": "users.manage",
+            "view_actions": ["read"],
+            "plans": [{"key": "standard", "label": "Standard", "custom_roles": true}],
+            "default_plan": "standard"
+        });
+        serde_json::from_value(doc).expect("the tracker fixture catalog is well formed")
+    }
+
+    /// [`small`] with one role per member and `viewer` as the default role.
+    pub fn single_role() -> CatalogDoc {
+        CatalogDoc {
+            multi_role: false,
+            default_role: Some("viewer".into()),
+            ..small()
+        }
+    }
+
+    /// [`small`] where inviting requires an MFA step-up.
+    pub fn with_mfa() -> CatalogDoc {
+        CatalogDoc {
+            invite_requires_mfa: true,
+            ..small()
+        }
     }
 }
 
 /// `tenant.created` for [`TENANT`] with [`OWNER`] and the catalog's owner roles.
 pub fn tenant_created(catalog: CatalogDoc) -> Event {
-    todo!()
+    Event::TenantCreated(TenantCreated {
+        name: "Acme".to_owned(),
+        plan: catalog.default_plan.clone(),
+        owner_id: OWNER,
+        owner_email: "owner@acme.test".to_owned(),
+        owner_display_name: "Olive Owner".to_owned(),
+        owner_roles: catalog.owner_roles.clone(),
+        catalog,
+    })
+}
+
+/// A fixture user id.
+pub fn user(n: u128) -> UserId {
+    UserId::from_u128(n)
+}
+
+/// The invitation id fixtures give `user`'s invitation.
+pub fn invitation_of(user: UserId) -> InvitationId {
+    InvitationId(user.as_uuid())
+}
+
+/// `user.invited` for a member `u{n}@acme.test` with these roles, nonce `n1`,
+/// sent at [`t0`] for 72 hours.
+pub fn invited(user: UserId, roles: &[&str]) -> Event {
+    invited_as(user, roles, MemberKind::Member)
+}
+
+pub fn invited_as(user: UserId, roles: &[&str], kind: MemberKind) -> Event {
+    Event::UserInvited(UserInvited {
+        user_id: user,
+        invitation_id: invitation_of(user),
+        email: format!("u{}@acme.test", user.as_uuid().as_u128()),
+        display_name: format!("User {}", user.as_uuid().as_u128()),
+        kind,
+        roles: roles.iter().map(|r| RoleKey::from(*r)).collect(),
+        overrides: BTreeMap::new(),
+        nonce: "n1".to_owned(),
+        expires_at: t0() + chrono::Duration::hours(72),
+    })
+}
+
+pub fn accepted(user: UserId) -> Event {
+    Event::InvitationAccepted(InvitationAccepted {
+        user_id: user,
+        invitation_id: invitation_of(user),
+    })
+}
+
+/// An invited and accepted (active) member.
+pub fn joined(user: UserId, roles: &[&str]) -> [Event; 2] {
+    [invited(user, roles), accepted(user)]
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::effective::{Effective, Source, effective};
 use crate::catalog::Catalog;
-use crate::team::Team;
+use crate::team::{MemberStatus, Team, network_allows};
 
 /// The resource a request touches; both fields are optional because not every
 /// resource has an owner or an office.
@@ -54,15 +54,119 @@ pub struct CheckOutcome {
 }
 
 /// Checks one request against already-resolved effective permissions.
+///
+/// Network restrictions apply to the address of the request when one is given;
+/// logins, which always carry one, are refused outside the allowed networks by
+/// the decider.
 pub fn check_effective(
     effective: &Effective,
     catalog: &Catalog,
     request: &CheckRequest,
 ) -> CheckOutcome {
-    todo!()
+    let user = effective.user_id;
+    let p = &request.permission;
+    if !catalog.has_permission(p) {
+        return denied(
+            Denial::UnknownPermission,
+            format!("`{p}` is not a permission of catalog `{}`", catalog.key()),
+        );
+    }
+    if effective.status != MemberStatus::Active {
+        return denied(
+            Denial::NotActive,
+            format!("{user} is {}, so holds no permission", effective.status),
+        );
+    }
+    if let Some(ip) = request.source_ip
+        && !network_allows(&effective.networks, Some(ip))
+    {
+        return denied(
+            Denial::NetworkNotAllowed,
+            format!("{user} may not act from {ip}, outside the allowed networks"),
+        );
+    }
+    let Some(sources) = effective.permissions.get(p) else {
+        return match effective.denied.get(p) {
+            Some(deny) => CheckOutcome {
+                sources: vec![deny.clone()],
+                ..denied(
+                    Denial::Overridden,
+                    format!("`{p}` is denied to {user} by {deny}"),
+                )
+            },
+            None => denied(Denial::NoGrant, format!("{user} does not hold `{p}`")),
+        };
+    };
+    let held_by = sources
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let area = Catalog::area_of(p);
+    let scope = effective.scopes.get(area).copied();
+    let excluded = match scope {
+        None | Some(Scope::All) => None,
+        Some(Scope::Assigned) => match request.resource.owner_id {
+            Some(owner) if owner == user => None,
+            Some(_) => Some(format!(
+                "{user} holds `{p}` through {held_by}, but only for {area} assigned to them; this one is assigned to someone else"
+            )),
+            None => Some(format!(
+                "{user} holds `{p}` through {held_by}, but only for {area} assigned to them; this one is unassigned"
+            )),
+        },
+        Some(Scope::Offices) if effective.all_offices => None,
+        Some(Scope::Offices) => match &request.resource.office_id {
+            Some(office) if effective.offices.contains(office) => None,
+            Some(office) => Some(format!(
+                "{user} holds `{p}` through {held_by}, but only in their offices, and office {office} is not one of them"
+            )),
+            None => Some(format!(
+                "{user} holds `{p}` through {held_by}, but only in their offices, and this one is in no office"
+            )),
+        },
+    };
+    match excluded {
+        Some(reason) => CheckOutcome {
+            allowed: false,
+            reason,
+            denial: Some(Denial::ScopeExcluded),
+            sources: sources.clone(),
+            scope,
+        },
+        None => CheckOutcome {
+            allowed: true,
+            reason: match scope {
+                Some(s) => format!(
+                    "{user} holds `{p}` through {held_by} (scope {})",
+                    s.as_str()
+                ),
+                None => format!("{user} holds `{p}` through {held_by}"),
+            },
+            denial: None,
+            sources: sources.clone(),
+            scope,
+        },
+    }
+}
+
+fn denied(denial: Denial, reason: String) -> CheckOutcome {
+    CheckOutcome {
+        allowed: false,
+        reason,
+        denial: Some(denial),
+        sources: Vec::new(),
+        scope: None,
+    }
 }
 
 /// Resolves the member and checks the request.
 pub fn check(team: &Team, request: &CheckRequest) -> CheckOutcome {
-    todo!()
+    match (effective(team, request.user_id), team.catalog()) {
+        (Some(e), Some(catalog)) => check_effective(&e, catalog, request),
+        _ => denied(
+            Denial::UnknownUser,
+            format!("{} is not a member of this team", request.user_id),
+        ),
+    }
 }

@@ -6,3 +6,4 @@ mod effective;
 
 pub use check::{CheckOutcome, CheckRequest, Denial, Resource, check, check_effective};
 pub use effective::{Effective, Source, effective};
+pub(crate) use effective::{resolve_permissions, resolve_scopes};

@@ -6,15 +6,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rollcall_events::catalog::Scope;
 use rollcall_events::{
-    Actor, InvitationId, MemberKind, OfficeId, Permission, Profile, RoleKey, TenantId, Toggle,
-    UserId,
+    Actor, GENESIS_HASH, InvitationId, MemberKind, OfficeId, Permission, Profile, RoleKey,
+    TenantId, Toggle, UserId,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::access::resolve_permissions;
 use crate::catalog::Catalog;
 
 /// The aggregate. `Default` is the empty team before `tenant.created`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Team {
     /// `None` until `tenant.created`.
     pub tenant_id: Option<TenantId>,
@@ -119,7 +120,32 @@ pub struct Member {
     pub reassign_to: Option<UserId>,
 }
 
+impl Default for Team {
+    fn default() -> Self {
+        Team {
+            tenant_id: None,
+            name: String::new(),
+            catalog: None,
+            catalog_version: 0,
+            plan: String::new(),
+            roles: BTreeMap::new(),
+            members: BTreeMap::new(),
+            tenant_seq: 0,
+            head_hash: GENESIS_HASH.to_owned(),
+            position: 0,
+        }
+    }
+}
+
 impl Team {
+    /// Folds a tenant's history from empty: the state `decide` needs, and the
+    /// state as of any point when the history is cut there.
+    pub fn replay<'a>(envelopes: impl IntoIterator<Item = &'a rollcall_events::Envelope>) -> Team {
+        envelopes
+            .into_iter()
+            .fold(Team::default(), crate::team::evolve)
+    }
+
     pub fn catalog(&self) -> Option<&Catalog> {
         self.catalog.as_deref()
     }
@@ -139,7 +165,12 @@ impl Team {
 
     /// Active and effectively holding the catalog's team permission.
     pub fn is_admin(&self, id: UserId) -> bool {
-        todo!()
+        let (Some(member), Some(catalog)) = (self.members.get(&id), self.catalog()) else {
+            return false;
+        };
+        member.status == MemberStatus::Active
+            && resolve_permissions(self, catalog, member)
+                .contains_key(&catalog.doc().team_permission)
     }
 
     pub fn active_admins(&self) -> Vec<UserId> {
