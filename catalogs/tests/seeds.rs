@@ -289,6 +289,7 @@ fn jetbuilt() {
     assert_eq!(
         lite.always_on,
         perms(&[
+            "projects.view",
             "projects.all",
             "report_pages.design",
             "product_database.use",

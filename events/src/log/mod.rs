@@ -5,7 +5,17 @@
 //! `tenant_seq` 1, 2, 3…; `append` takes the sequence the caller last saw for the
 //! tenant (0 for a new tenant) and fails with [`LogError::Conflict`] when the tenant
 //! has moved on. Appending an `event_id` that is already stored returns the first
-//! position and writes nothing.
+//! position and writes nothing; the event id is checked before the sequence, so a
+//! retry finds its first answer even after the tenant has moved on.
+//!
+//! An acknowledged append is durable (embedded: flushed to disk; JetStream: stored
+//! by the server). Events are stored as [`RawEnvelope::to_json_bytes`] and read back
+//! byte for byte, so the hash chain verifies over exactly what was written.
+//! [`LogError::Unavailable`] means "try again later": the append may or may not have
+//! landed, and retrying the same event is always safe.
+//!
+//! The conformance suite lives in the `rollcall-tests` crate
+//! (`log_conformance`); every backend must pass all of it.
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -16,6 +26,9 @@ use crate::ids::TenantId;
 
 pub mod embedded;
 pub mod jetstream;
+
+pub use embedded::EmbeddedLog;
+pub use jetstream::{JetStreamConfig, JetStreamLog};
 
 /// Result of an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +77,9 @@ pub trait EventLog: Send + Sync + 'static {
     async fn read_tenant(&self, tenant: TenantId, from_seq: u64) -> Result<EventStream, LogError>;
 
     /// Like `read`, but never ends: after catching up it yields new events as they
-    /// are appended.
+    /// are appended, with no gap and no repeat at the switch. A JetStream
+    /// subscription rides out server restarts by itself; an embedded one ends only
+    /// when its log is dropped.
     async fn subscribe(&self, from_position: u64) -> Result<EventStream, LogError>;
 
     /// Position of the newest event (0 when empty).
@@ -72,4 +87,28 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// The tenant's newest `tenant_seq` (0 when the tenant has no events).
     async fn tenant_head(&self, tenant: TenantId) -> Result<u64, LogError>;
+}
+
+/// The checks every backend makes before touching its store: the event belongs to
+/// the tenant it is appended to and is the next one after the expected sequence.
+pub(crate) fn check_fits(
+    tenant: TenantId,
+    expected_tenant_seq: u64,
+    event: &RawEnvelope,
+) -> Result<(), LogError> {
+    if event.tenant_id != tenant {
+        return Err(LogError::Invalid(format!(
+            "event {} belongs to tenant {}, not {tenant}",
+            event.event_id, event.tenant_id
+        )));
+    }
+    if event.tenant_seq != expected_tenant_seq.saturating_add(1) {
+        return Err(LogError::Invalid(format!(
+            "event {} has tenant_seq {}, the append expected {}",
+            event.event_id,
+            event.tenant_seq,
+            expected_tenant_seq.saturating_add(1)
+        )));
+    }
+    Ok(())
 }
