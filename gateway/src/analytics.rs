@@ -18,8 +18,8 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pu
 use futures::StreamExt;
 use serde::Serialize;
 
-/// Header naming the event's stored type (set by the JetStream log on append).
-pub const TYPE_HEADER: &str = "Rollcall-Type";
+/// Header naming the event's stored type, set by the JetStream log on append.
+pub use rollcall_events::log::jetstream::TYPE_HEADER;
 
 /// Messages asked for in one pull request.
 const BATCH: usize = 256;
