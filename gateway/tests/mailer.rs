@@ -13,14 +13,14 @@ use common::{
     user_invited,
 };
 use pretty_assertions::assert_eq;
-use rollcall_events::{EventLog, TenantId};
+use rollcall_events::TenantId;
 use rollcall_gateway::mailer::{Mailer, MailerConfig};
 
 #[tokio::test]
 async fn sends_the_newest_link_of_each_open_invitation_once() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     let tenant = acme.tenant;
     acme.append(&*log, tenant_created("Acme", "jtek")).await;
@@ -116,7 +116,7 @@ async fn a_failing_send_is_retried_until_it_goes_out() {
     // The outbox path is taken by a file, so every write fails until it is removed.
     let outbox = dir.path().join("outbox");
     std::fs::write(&outbox, b"in the way").unwrap();
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*log, tenant_created("Acme", "jethub")).await;
     acme.append(
@@ -196,7 +196,7 @@ fn the_message_text_names_the_team_the_product_and_the_expiry() {
 async fn rides_out_a_log_that_is_down_at_first() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let inner: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, inner) = common::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*inner, tenant_created("Acme", "jobtracker"))
         .await;

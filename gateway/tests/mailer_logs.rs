@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use common::outbox::{mac, mint, start, wait_for};
 use common::{TenantFixture, tenant_created, user_invited};
-use rollcall_events::EventLog;
 
 /// Collects what the mailer logs, to check what it must never say.
 #[derive(Clone, Default)]
@@ -38,7 +37,7 @@ async fn neither_the_token_nor_the_link_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
     std::fs::write(&outbox, b"in the way").unwrap();
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*log, tenant_created("Acme", "jtek")).await;
     acme.append(

@@ -10,7 +10,6 @@ use std::time::Duration;
 use common::outbox::{PUBLIC_URL, mint, verify};
 use common::{TenantFixture, tenant_created, user_invited};
 use pretty_assertions::assert_eq;
-use rollcall_events::EventLog;
 use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -101,7 +100,7 @@ async fn sends_by_smtp_retrying_a_busy_relay_and_skipping_a_refused_recipient() 
     }));
     let port = fake_relay(relay.clone()).await;
 
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*log, tenant_created("Acme", "jtek")).await;
     acme.append(

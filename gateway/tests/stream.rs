@@ -103,7 +103,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn catches_up_then_goes_live_with_only_the_tenants_events() {
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let (mut acme, mut globex) = two_tenants(&*log).await;
     let uri = format!("/v1/tenants/{}/events", acme.tenant);
     let mut events = open(router(log.clone(), Duration::from_secs(15)), &uri, None).await;
@@ -134,7 +134,7 @@ async fn catches_up_then_goes_live_with_only_the_tenants_events() {
 
 #[tokio::test]
 async fn resumes_after_the_last_event_id() {
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let (acme, _) = two_tenants(&*log).await;
     let uri = format!("/v1/tenants/{}/events", acme.tenant);
     let mut events = open(
@@ -153,7 +153,7 @@ async fn resumes_after_the_last_event_id() {
 
 #[tokio::test]
 async fn starts_at_from_position() {
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let (acme, _) = two_tenants(&*log).await;
     let uri = format!("/v1/tenants/{}/events?from_position=2", acme.tenant);
     let mut events = open(router(log.clone(), Duration::from_secs(15)), &uri, None).await;
@@ -171,7 +171,7 @@ async fn starts_at_from_position() {
 
 #[tokio::test]
 async fn idle_streams_carry_keep_alive_comments() {
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let acme = TenantFixture::new(0xac);
     let uri = format!("/v1/tenants/{}/events", acme.tenant);
     let response = router(log, Duration::from_millis(50))
@@ -190,7 +190,7 @@ async fn idle_streams_carry_keep_alive_comments() {
 
 #[tokio::test]
 async fn bad_requests_are_problems() {
-    let log: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, log) = common::embedded_log();
     let acme = TenantFixture::new(0xac);
     let cases = [
         ("/v1/tenants/not-a-uuid/events".to_owned(), None),
@@ -223,7 +223,7 @@ async fn bad_requests_are_problems() {
 
 #[tokio::test]
 async fn a_failing_log_ends_the_stream_after_what_it_could_send() {
-    let inner: Arc<dyn EventLog> = Arc::new(common::memlog::MemLog::new());
+    let (_log_dir, inner) = common::embedded_log();
     let (acme, _) = two_tenants(&*inner).await;
     let log: Arc<dyn EventLog> = Arc::new(common::flaky::FlakySubscribe::new(inner, 1));
     let uri = format!("/v1/tenants/{}/events", acme.tenant);

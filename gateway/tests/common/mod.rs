@@ -1,19 +1,30 @@
-//! Shared helpers of the gateway's tests: sealed events for a tenant, built with
-//! fixed ids and times so wire formats can be snapshotted.
+//! Shared helpers of the gateway's tests: an embedded log in a temporary directory,
+//! and sealed events for a tenant, built with fixed ids and times so wire formats
+//! can be snapshotted.
 
 #![allow(dead_code)]
 
 pub mod flaky;
-pub mod memlog;
 pub mod outbox;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeZone, Utc};
+use rollcall_events::log::EmbeddedLog;
 use rollcall_events::{
     Actor, Event, EventId, EventLog, EventMeta, GENESIS_HASH, InvitationAccepted,
     InvitationCanceled, InvitationId, InvitationResent, MemberKind, RawEnvelope, RoleKey,
     TenantCreated, TenantId, UserId, UserInvited,
 };
 use uuid::Uuid;
+
+/// An embedded (sled) event log in a fresh directory; keep the directory alive
+/// as long as the log.
+pub fn embedded_log() -> (tempfile::TempDir, Arc<dyn EventLog>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(dir.path()).unwrap();
+    (dir, Arc::new(log))
+}
 
 /// Far enough ahead that no invitation of a test expires while it runs.
 pub fn far_future() -> DateTime<Utc> {
