@@ -1,14 +1,14 @@
 //! The invitation mailer against a real log and a real outbox: one message per
 //! owed invitation, a link whose token verifies, nothing stale, nothing twice.
 
-mod common;
+mod consumer_support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::outbox::{PUBLIC_URL, inv, mint, read_outbox, start, wait_for};
-use common::{
+use consumer_support::outbox::{PUBLIC_URL, inv, mint, read_outbox, start, wait_for};
+use consumer_support::{
     TenantFixture, invitation_accepted, invitation_canceled, invitation_resent, tenant_created,
     user_invited,
 };
@@ -20,7 +20,7 @@ use rollcall_gateway::mailer::{Mailer, MailerConfig};
 async fn sends_the_newest_link_of_each_open_invitation_once() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     let tenant = acme.tenant;
     acme.append(&*log, tenant_created("Acme", "jtek")).await;
@@ -116,7 +116,7 @@ async fn a_failing_send_is_retried_until_it_goes_out() {
     // The outbox path is taken by a file, so every write fails until it is removed.
     let outbox = dir.path().join("outbox");
     std::fs::write(&outbox, b"in the way").unwrap();
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*log, tenant_created("Acme", "jethub")).await;
     acme.append(
@@ -162,7 +162,7 @@ fn the_message_text_names_the_team_the_product_and_the_expiry() {
         email: "ada@example.com".to_owned(),
         display_name: "Ada Lovelace".to_owned(),
         nonce: "n-ada".to_owned(),
-        expires_at: common::far_future(),
+        expires_at: consumer_support::far_future(),
         position: 2,
         resent: false,
         due: true,
@@ -196,7 +196,7 @@ fn the_message_text_names_the_team_the_product_and_the_expiry() {
 async fn rides_out_a_log_that_is_down_at_first() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
-    let (_log_dir, inner) = common::embedded_log();
+    let (_log_dir, inner) = consumer_support::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*inner, tenant_created("Acme", "jobtracker"))
         .await;
@@ -205,7 +205,7 @@ async fn rides_out_a_log_that_is_down_at_first() {
         user_invited(11, 101, "ada@example.com", "Ada", "n-ada"),
     )
     .await;
-    let flaky = Arc::new(common::flaky::FlakySubscribe::new(inner, 3));
+    let flaky = Arc::new(consumer_support::flaky::FlakySubscribe::new(inner, 3));
     let db = sled::open(dir.path().join("state")).unwrap();
     let running = start(flaky.clone(), &db, &outbox);
     let sent = wait_for(&outbox, 1).await;

@@ -2,13 +2,13 @@
 //! Alone in its own test binary, because a thread-local log subscriber only sees
 //! everything when no other test shares the process.
 
-mod common;
+mod consumer_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::outbox::{mac, mint, start, wait_for};
-use common::{TenantFixture, tenant_created, user_invited};
+use consumer_support::outbox::{mac, mint, start, wait_for};
+use consumer_support::{TenantFixture, tenant_created, user_invited};
 
 /// Collects what the mailer logs, to check what it must never say.
 #[derive(Clone, Default)]
@@ -37,7 +37,7 @@ async fn neither_the_token_nor_the_link_is_logged() {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
     std::fs::write(&outbox, b"in the way").unwrap();
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*log, tenant_created("Acme", "jtek")).await;
     acme.append(

@@ -2,13 +2,13 @@
 //! arrives with the link, a relay that asks to try later is retried, and a relay
 //! that refuses one recipient for good does not hold up the next.
 
-mod common;
+mod consumer_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::outbox::{PUBLIC_URL, mint, verify};
-use common::{TenantFixture, tenant_created, user_invited};
+use consumer_support::outbox::{PUBLIC_URL, mint, verify};
+use consumer_support::{TenantFixture, tenant_created, user_invited};
 use pretty_assertions::assert_eq;
 use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -100,7 +100,7 @@ async fn sends_by_smtp_retrying_a_busy_relay_and_skipping_a_refused_recipient() 
     }));
     let port = fake_relay(relay.clone()).await;
 
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*log, tenant_created("Acme", "jtek")).await;
     acme.append(

@@ -1,7 +1,7 @@
 //! The tenant event stream over HTTP: catch-up then live, resume from an id,
 //! other tenants filtered out, keep-alive comments, bad requests as problems.
 
-mod common;
+mod consumer_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
-use common::{TenantFixture, invitation_accepted, tenant_created, user_invited};
+use consumer_support::{TenantFixture, invitation_accepted, tenant_created, user_invited};
 use eventsource_stream::{Event as SseEvent, Eventsource};
 use futures::{Stream, StreamExt};
 use http_body_util::BodyExt;
@@ -103,7 +103,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn catches_up_then_goes_live_with_only_the_tenants_events() {
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let (mut acme, mut globex) = two_tenants(&*log).await;
     let uri = format!("/v1/tenants/{}/events", acme.tenant);
     let mut events = open(router(log.clone(), Duration::from_secs(15)), &uri, None).await;
@@ -134,7 +134,7 @@ async fn catches_up_then_goes_live_with_only_the_tenants_events() {
 
 #[tokio::test]
 async fn resumes_after_the_last_event_id() {
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let (acme, _) = two_tenants(&*log).await;
     let uri = format!("/v1/tenants/{}/events", acme.tenant);
     let mut events = open(
@@ -153,7 +153,7 @@ async fn resumes_after_the_last_event_id() {
 
 #[tokio::test]
 async fn starts_at_from_position() {
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let (acme, _) = two_tenants(&*log).await;
     let uri = format!("/v1/tenants/{}/events?from_position=2", acme.tenant);
     let mut events = open(router(log.clone(), Duration::from_secs(15)), &uri, None).await;
@@ -171,7 +171,7 @@ async fn starts_at_from_position() {
 
 #[tokio::test]
 async fn idle_streams_carry_keep_alive_comments() {
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let acme = TenantFixture::new(0xac);
     let uri = format!("/v1/tenants/{}/events", acme.tenant);
     let response = router(log, Duration::from_millis(50))
@@ -190,7 +190,7 @@ async fn idle_streams_carry_keep_alive_comments() {
 
 #[tokio::test]
 async fn bad_requests_are_problems() {
-    let (_log_dir, log) = common::embedded_log();
+    let (_log_dir, log) = consumer_support::embedded_log();
     let acme = TenantFixture::new(0xac);
     let cases = [
         ("/v1/tenants/not-a-uuid/events".to_owned(), None),
@@ -223,9 +223,9 @@ async fn bad_requests_are_problems() {
 
 #[tokio::test]
 async fn a_failing_log_ends_the_stream_after_what_it_could_send() {
-    let (_log_dir, inner) = common::embedded_log();
+    let (_log_dir, inner) = consumer_support::embedded_log();
     let (acme, _) = two_tenants(&*inner).await;
-    let log: Arc<dyn EventLog> = Arc::new(common::flaky::FlakySubscribe::new(inner, 1));
+    let log: Arc<dyn EventLog> = Arc::new(consumer_support::flaky::FlakySubscribe::new(inner, 1));
     let uri = format!("/v1/tenants/{}/events", acme.tenant);
     let mut events = open(router(log.clone(), Duration::from_secs(15)), &uri, None).await;
     let caught_up = take(&mut events, 3).await;
