@@ -1,0 +1,174 @@
+//! Command handlers: parse, build the command, let the service decide and append,
+//! map the outcome. Every one accepts `Idempotency-Key`. This file holds what they
+//! share: metadata from headers, running a command, and the answer.
+
+mod invitations;
+mod tenants;
+mod users;
+
+pub use invitations::*;
+pub use tenants::*;
+pub use users::*;
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use rollcall_aggregates::Command;
+use rollcall_events::{Event, TenantId};
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::fresh;
+use crate::http::AppState;
+use crate::http::dto::CommandAnswer;
+use crate::problem::ApiError;
+use crate::service::{CommandMeta, Executed, Outcome};
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const CORRELATION_ID: &str = "x-correlation-id";
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::validation(
+                StatusCode::BAD_REQUEST,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+fn correlation_id(headers: &HeaderMap) -> uuid::Uuid {
+    headers
+        .get(CORRELATION_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(fresh::correlation_id)
+}
+
+/// What the answer names, read off the event.
+fn answer(executed: &Executed) -> CommandAnswer {
+    let mut a = CommandAnswer {
+        position: executed.position,
+        event_id: Some(executed.event_id),
+        user_id: executed.event.target(),
+        ..CommandAnswer::default()
+    };
+    match &executed.event {
+        Event::TenantCreated(e) => {
+            a.tenant_id = Some(executed.tenant);
+            a.owner_id = Some(e.owner_id);
+        }
+        Event::UserInvited(e) => {
+            a.invitation_id = Some(e.invitation_id);
+            a.expires_at = Some(e.expires_at);
+        }
+        Event::InvitationResent(e) => {
+            a.invitation_id = Some(e.invitation_id);
+            a.expires_at = Some(e.expires_at);
+        }
+        Event::InvitationCanceled(e) => a.invitation_id = Some(e.invitation_id),
+        Event::InvitationAccepted(e) => {
+            a.tenant_id = Some(executed.tenant);
+            a.invitation_id = Some(e.invitation_id);
+        }
+        Event::RoleCreated(e) => a.role = Some(e.role.to_string()),
+        Event::RoleUpdated(e) => a.role = Some(e.role.to_string()),
+        Event::RoleDeleted(e) => a.role = Some(e.role.to_string()),
+        _ => {}
+    }
+    a
+}
+
+/// Runs one command for an already admitted actor and answers it.
+pub(super) async fn run(
+    state: &AppState,
+    principal: &Principal,
+    tenant: TenantId,
+    command: Command,
+    reason: Option<String>,
+    headers: &HeaderMap,
+    created: StatusCode,
+) -> Result<Response, ApiError> {
+    let meta = CommandMeta {
+        actor: principal.actor(),
+        mfa: principal.mfa(),
+        reason: reason.filter(|r| !r.trim().is_empty()),
+        idempotency_key: idempotency_key(headers)?,
+        correlation_id: correlation_id(headers),
+        now: Utc::now(),
+        event_id: fresh::event_id(),
+    };
+    let response = match state.service().execute(tenant, command, meta).await? {
+        Outcome::Executed(e) => (created, Json(answer(&e))).into_response(),
+        Outcome::Replayed(e) => {
+            let mut r = (created, Json(answer(&e))).into_response();
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            r
+        }
+        Outcome::Unchanged { position } => (
+            StatusCode::OK,
+            Json(CommandAnswer {
+                position,
+                unchanged: true,
+                ..CommandAnswer::default()
+            }),
+        )
+            .into_response(),
+    };
+    Ok(response)
+}
+
+/// Admits the caller to the tenant, then runs the command.
+pub(super) async fn run_admitted(
+    state: &AppState,
+    principal: Principal,
+    tenant: TenantId,
+    command: Command,
+    reason: Option<String>,
+    headers: &HeaderMap,
+    created: StatusCode,
+) -> Result<Response, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    run(
+        state,
+        &access.principal,
+        tenant,
+        command,
+        reason,
+        headers,
+        created,
+    )
+    .await
+}
+
+pub(super) fn catalog_from(value: Value) -> Result<rollcall_events::CatalogDoc, ApiError> {
+    match value {
+        Value::String(name) => rollcall_catalogs::by_name(&name).ok_or_else(|| {
+            ApiError::validation(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "`{name}` is not a seed catalog (seeds: {})",
+                    rollcall_catalogs::names().join(", ")
+                ),
+            )
+        }),
+        Value::Object(_) => rollcall_catalogs::parse(&value.to_string()).map_err(|e| {
+            let path = e.path().unwrap_or(".").to_owned();
+            ApiError::validation(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).with("path", path)
+        }),
+        _ => Err(ApiError::validation(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`catalog` must be a seed catalog's name or a catalog document",
+        )),
+    }
+}

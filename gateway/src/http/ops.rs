@@ -1,0 +1,68 @@
+//! Operational endpoints: liveness, readiness, metrics, the OpenAPI document.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+
+use crate::http::AppState;
+use crate::http::dto::{Health, Problem};
+use crate::http::openapi::ApiDoc;
+use crate::problem::ApiError;
+
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+        position: state.read().position(),
+        head: None,
+    })
+}
+
+/// Ready once the read side has caught up with the log head it saw at start.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let head = state
+        .service()
+        .log()
+        .head()
+        .await
+        .map_err(|e| ApiError::unavailable(format!("the event log is unavailable: {e}")))?;
+    let position = state.read().position();
+    metrics::gauge!("rollcall_projection_lag").set(head.saturating_sub(position) as f64);
+    if state.read().caught_up() {
+        Ok(Json(Health {
+            status: "ready".to_owned(),
+            position,
+            head: Some(head),
+        }))
+    } else {
+        Err(ApiError::unavailable(format!(
+            "the read side is at position {position} of {head}"
+        )))
+    }
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(head) = state.service().log().head().await {
+        let lag = head.saturating_sub(state.read().position());
+        metrics::gauge!("rollcall_projection_lag").set(lag as f64);
+    }
+    let mut response = (StatusCode::OK, state.0.metrics.render()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "This document", body = Object)))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,187 @@
+//! Query handlers: admit, wait for `min_position` (read your writes), read.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rollcall_aggregates::{CheckRequest, MemberStatus, Resource};
+use rollcall_events::{Actor, OfficeId, Permission, TenantId, UserId};
+
+use crate::auth::Principal;
+use crate::http::AppState;
+use crate::http::dto::*;
+use crate::http::extract::{ApiPath, ApiQuery, JsonBody};
+use crate::problem::ApiError;
+use crate::views::{AuditPage, AuditQuery, CatalogAnswer, CheckAnswer, UserDetail, UserList};
+
+const DEFAULT_AUDIT_LIMIT: usize = 100;
+const MAX_AUDIT_LIMIT: usize = 1000;
+
+fn tenant_not_found() -> ApiError {
+    ApiError::not_found("tenant not found")
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/catalog", tag = "tenants",
+    params(("t" = String, Path, format = Uuid), MinPosition),
+    responses((status = 200, body = CatalogAnswer), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn catalog(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiQuery(q): ApiQuery<MinPosition>,
+) -> Result<Response, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_member()?;
+    state.wait_for(q.min_position).await?;
+    let view = state
+        .read()
+        .catalog(tenant)
+        .await?
+        .ok_or_else(tenant_not_found)?;
+    let response = Json(view).into_response();
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/users", tag = "users",
+    params(("t" = String, Path, format = Uuid), UsersQuery),
+    responses((status = 200, body = UserList), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn users(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiQuery(q): ApiQuery<UsersQuery>,
+) -> Result<Json<UserList>, ApiError> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some("invited") => Some(MemberStatus::Invited),
+        Some("active") => Some(MemberStatus::Active),
+        Some("deactivated") => Some(MemberStatus::Deactivated),
+        Some("canceled") => Some(MemberStatus::Canceled),
+        Some(other) => {
+            return Err(ApiError::validation(
+                StatusCode::BAD_REQUEST,
+                format!("`{other}` is not a status (invited, active, deactivated, canceled)"),
+            ));
+        }
+    };
+    let access = state.admit(principal, tenant).await?;
+    access.require_team_view()?;
+    state.wait_for(q.min_position).await?;
+    let list = state
+        .read()
+        .users(tenant, status)
+        .await?
+        .ok_or_else(tenant_not_found)?;
+    Ok(Json(list))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/users/{u}", tag = "users",
+    params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), MinPosition),
+    responses((status = 200, body = UserDetail), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, user)): ApiPath<(TenantId, UserId)>,
+    ApiQuery(q): ApiQuery<MinPosition>,
+) -> Result<Json<UserDetail>, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_self_or_team(user)?;
+    state.wait_for(q.min_position).await?;
+    let detail = state
+        .read()
+        .user(tenant, user)
+        .await?
+        .ok_or_else(|| ApiError::not_found("member not found"))?;
+    Ok(Json(detail))
+}
+
+#[utoipa::path(post, path = "/v1/tenants/{t}/check", tag = "check",
+    params(("t" = String, Path, format = Uuid), MinPosition),
+    request_body = CheckBody,
+    responses((status = 200, body = CheckAnswer), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn check(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiQuery(q): ApiQuery<MinPosition>,
+    JsonBody(body): JsonBody<CheckBody>,
+) -> Result<Json<CheckAnswer>, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_check()?;
+    state.wait_for(q.min_position).await?;
+    let request = CheckRequest {
+        user_id: body.user_id,
+        permission: Permission::new(body.permission),
+        resource: Resource {
+            owner_id: body.resource.owner_id,
+            office_id: body.resource.office_id.map(OfficeId::new),
+        },
+        source_ip: body.source_ip,
+    };
+    let position = state.read().position();
+    let outcome = state
+        .read()
+        .check(tenant, &request)
+        .await?
+        .ok_or_else(tenant_not_found)?;
+    let outcome_label = if outcome.allowed { "allowed" } else { "denied" };
+    metrics::counter!("rollcall_checks_total", "outcome" => outcome_label).increment(1);
+    Ok(Json(CheckAnswer {
+        allowed: outcome.allowed,
+        reason: outcome.reason,
+        sources: outcome.sources,
+        position,
+        denial: outcome.denial.and_then(|d| {
+            serde_json::to_value(d)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+        }),
+        scope: outcome.scope.map(|s| s.as_str().to_owned()),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/audit", tag = "audit",
+    params(("t" = String, Path, format = Uuid), AuditParams),
+    responses((status = 200, body = AuditPage), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiQuery(q): ApiQuery<AuditParams>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let bad = |what: &str| ApiError::validation(StatusCode::BAD_REQUEST, what.to_owned());
+    let actor = match q.actor.as_deref() {
+        None | Some("") => None,
+        Some(a) => Some(
+            a.parse::<Actor>()
+                .map_err(|_| bad("`actor` must be a user id or `operator`"))?,
+        ),
+    };
+    let query = AuditQuery {
+        user: q.user,
+        actor,
+        event_type: q.event_type.filter(|t| !t.is_empty()),
+        from: q.from,
+        to: q.to,
+        cursor: q.cursor.filter(|c| !c.is_empty()),
+        limit: Some(
+            q.limit
+                .unwrap_or(DEFAULT_AUDIT_LIMIT)
+                .clamp(1, MAX_AUDIT_LIMIT),
+        ),
+    };
+    let access = state.admit(principal, tenant).await?;
+    access.require_team_view()?;
+    state.wait_for(q.min_position).await?;
+    let page = state
+        .read()
+        .audit(tenant, &query)
+        .await?
+        .ok_or_else(tenant_not_found)?;
+    Ok(Json(page))
+}

@@ -1,0 +1,227 @@
+//! The one error type of the HTTP API. Every failure — a domain rejection, a bad
+//! request the extractors refused, missing credentials, an unavailable log — ends
+//! here and leaves as `application/problem+json` with a stable `type` slug.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rollcall_aggregates::DomainError;
+use serde_json::{Map, Value, json};
+
+use crate::read::ReadError;
+use crate::service::ServiceError;
+
+/// Prefix of every problem `type`; the last path segment is the stable slug.
+pub const PROBLEM_BASE: &str = "https://rollcall.dev/problems/";
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Seconds a client is asked to wait before retrying a 503.
+const RETRY_AFTER_SECS: u64 = 1;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub slug: &'static str,
+    pub detail: String,
+    /// Extra members of the problem object (`permission`, `requires`, …).
+    pub extra: Map<String, Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            slug,
+            detail: detail.into(),
+            extra: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> ApiError {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    /// A request that is malformed (400) or well-formed but invalid (422).
+    pub fn validation(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError::new(status, "validation", detail)
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+        e.retry_after = Some(RETRY_AFTER_SECS);
+        e
+    }
+
+    pub fn internal(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    }
+
+    pub fn not_implemented(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not-implemented",
+            format!("{what} is not available in this version yet"),
+        )
+    }
+
+    /// The problem for an HTTP status with no more specific story (used to turn
+    /// bodiless framework answers such as 405 or 408 into problems).
+    pub fn from_status(status: StatusCode) -> ApiError {
+        let slug = match status.as_u16() {
+            400 | 422 => "validation",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not-found",
+            405 => "method-not-allowed",
+            408 => "timeout",
+            409 => "conflict",
+            413 => "payload-too-large",
+            415 => "unsupported-media-type",
+            503 => "unavailable",
+            501 => "not-implemented",
+            s if s >= 500 => "internal",
+            _ => "bad-request",
+        };
+        let mut e = ApiError::new(
+            status,
+            slug,
+            status.canonical_reason().unwrap_or("error").to_owned(),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            e.retry_after = Some(RETRY_AFTER_SECS);
+        }
+        e
+    }
+
+    fn title(&self) -> String {
+        let words = self.slug.replace('-', " ");
+        let mut chars = words.chars();
+        match chars.next() {
+            Some(c) => c.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("type".into(), json!(format!("{PROBLEM_BASE}{}", self.slug)));
+        body.insert("title".into(), json!(self.title()));
+        body.insert("status".into(), json!(self.status.as_u16()));
+        body.insert("detail".into(), json!(self.detail));
+        for (k, v) in &self.extra {
+            body.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() && self.status != StatusCode::NOT_IMPLEMENTED {
+            tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, "request failed");
+        }
+        let bytes = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut response = (self.status, bytes).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> ApiError {
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        let mut problem = ApiError::new(status, e.slug(), e.to_string());
+        match &e {
+            DomainError::Escalation { permission, .. }
+            | DomainError::UnknownPermission { permission }
+            | DomainError::ExternalViewOnly { permission }
+            | DomainError::AllOffices { permission, .. } => {
+                problem = problem.with("permission", permission.to_string());
+            }
+            DomainError::PrerequisiteMissing {
+                permission,
+                requires,
+            } => {
+                problem = problem
+                    .with("permission", permission.to_string())
+                    .with("requires", requires.to_string());
+            }
+            DomainError::AlwaysOn { plan, permission }
+            | DomainError::PlanUnavailable { plan, permission } => {
+                problem = problem
+                    .with("plan", plan.clone())
+                    .with("permission", permission.to_string());
+            }
+            DomainError::UnknownRole { role }
+            | DomainError::BuiltinRole { role }
+            | DomainError::RoleExists { role } => {
+                problem = problem.with("role", role.to_string());
+            }
+            DomainError::RoleInUse { role, members } => {
+                problem = problem
+                    .with("role", role.to_string())
+                    .with("members", *members);
+            }
+            DomainError::LastActiveAdmin { admins } => {
+                let ids: Vec<String> = admins.iter().map(|a| a.to_string()).collect();
+                problem = problem.with("admins", ids);
+            }
+            DomainError::InvitationExpired { expired_at, .. } => {
+                problem = problem.with("expired_at", expired_at.to_rfc3339());
+            }
+            _ => {}
+        }
+        problem
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> ApiError {
+        match e {
+            ServiceError::Rejected(d) => d.into(),
+            ServiceError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "this Idempotency-Key was already used for a different request",
+            ),
+            ServiceError::Conflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the team changed concurrently too many times; retry the request",
+            ),
+            ServiceError::Unavailable(m) => ApiError::unavailable(format!(
+                "the event log is unavailable, nothing was written: {m}"
+            )),
+            ServiceError::Store(m) => ApiError::internal(m),
+        }
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> ApiError {
+        match e {
+            ReadError::Invalid(m) => ApiError::validation(StatusCode::BAD_REQUEST, m),
+            ReadError::Unavailable(m) => ApiError::unavailable(m),
+            ReadError::Store(m) => ApiError::internal(m),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! `rollcall serve`: open the log (embedded or JetStream), start the read side,
+//! build the router, serve until ctrl-c / SIGTERM.
+//!
+//! Secrets come from the environment, else from files in the data dir generated on
+//! first start (mode 0600). A generated operator token is printed once, to stdout,
+//! never to the logs.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rollcall_events::EventLog;
+use rollcall_events::log::embedded::EmbeddedLog;
+use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
+use thiserror::Error;
+
+use crate::auth::Secrets;
+use crate::fresh;
+use crate::http::{AppState, HttpConfig, router};
+use crate::read::{ProjectionsRead, ReadModel};
+use crate::service::CommandService;
+
+/// Everything `serve` needs; the binary fills it from flags and environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub nats_url: Option<String>,
+    pub nats_replicas: usize,
+    pub operator_token: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub smtp_url: Option<String>,
+    pub public_url: Option<String>,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret file {path}: {source}")]
+    Secret {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "no JWT secret: set ROLLCALL_JWT_SECRET or run `rollcall serve` once with this data dir"
+    )]
+    NoJwtSecret,
+    #[error("cannot open the event log: {0}")]
+    Log(#[from] rollcall_events::LogError),
+    #[error("cannot open the projections in {path}: {message}")]
+    Projections { path: PathBuf, message: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+const OPERATOR_TOKEN_FILE: &str = "operator-token";
+const JWT_SECRET_FILE: &str = "jwt-secret";
+
+/// Reads a secret file, or creates it (mode 0600) with a fresh secret. The bool
+/// says whether it was created now.
+pub fn read_or_create_secret(path: &Path) -> Result<(String, bool), RunError> {
+    let err = |source| RunError::Secret {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => return Ok((s.trim().to_owned(), false)),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(e)),
+    }
+    let secret = fresh::secret_hex();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(err)?;
+    file.write_all(secret.as_bytes()).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    Ok((secret, true))
+}
+
+/// The JWT secret as `rollcall token` finds it: environment, else the data dir.
+pub fn jwt_secret(env: Option<String>, data_dir: &Path) -> Result<String, RunError> {
+    if let Some(s) = env.filter(|s| !s.is_empty()) {
+        return Ok(s);
+    }
+    std::fs::read_to_string(data_dir.join(JWT_SECRET_FILE))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .ok_or(RunError::NoJwtSecret)
+}
+
+/// The secrets a server runs with, and the operator token if it was generated now
+/// (the caller prints it once).
+pub fn secrets(config: &Config) -> Result<(Secrets, Option<String>), RunError> {
+    let (operator_token, generated) = match config.operator_token.clone().filter(|t| !t.is_empty())
+    {
+        Some(t) => (t, None),
+        None => {
+            let (t, created) = read_or_create_secret(&config.data_dir.join(OPERATOR_TOKEN_FILE))?;
+            let shown = created.then(|| t.clone());
+            (t, shown)
+        }
+    };
+    let jwt_secret = match config.jwt_secret.clone().filter(|t| !t.is_empty()) {
+        Some(s) => s,
+        None => read_or_create_secret(&config.data_dir.join(JWT_SECRET_FILE))?.0,
+    };
+    Ok((
+        Secrets {
+            operator_token,
+            jwt_secret,
+        },
+        generated,
+    ))
+}
+
+/// Opens the log the configuration names.
+pub async fn open_log(config: &Config) -> Result<Arc<dyn EventLog>, RunError> {
+    match &config.nats_url {
+        Some(url) => {
+            let log = JetStreamLog::connect(JetStreamConfig {
+                url: url.clone(),
+                replicas: config.nats_replicas.max(1),
+                ..JetStreamConfig::default()
+            })
+            .await?;
+            Ok(Arc::new(log))
+        }
+        None => Ok(Arc::new(EmbeddedLog::open(&config.data_dir.join("log"))?)),
+    }
+}
+
+/// Opens (or creates) this gateway's projections.
+pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections, RunError> {
+    let err = |message: String| RunError::Projections {
+        path: path.to_owned(),
+        message,
+    };
+    let db = sled::open(path).map_err(|e| err(e.to_string()))?;
+    rollcall_projections::Projections::open(db).map_err(|e| err(e.to_string()))
+}
+
+/// Runs the server until ctrl-c or SIGTERM, then drains in-flight requests.
+pub async fn serve(config: Config) -> Result<(), RunError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| RunError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let (secrets, generated) = secrets(&config)?;
+    if let Some(token) = generated {
+        // Printed once, to stdout, so it never lands in a log aggregator.
+        println!(
+            "operator token (shown once, also in {}): {token}",
+            config.data_dir.join(OPERATOR_TOKEN_FILE).display()
+        );
+    }
+    let log = open_log(&config).await?;
+    let projections = open_projections(&config.data_dir.join("projections"))?;
+    let projector = projections.spawn(log.clone());
+    let read: Arc<dyn ReadModel> = Arc::new(ProjectionsRead::new(projections.clone()));
+    let service = Arc::new(CommandService::new(log));
+    let state = AppState::new(service, read, secrets, config.http.clone());
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().unwrap_or(config.listen);
+    tracing::info!(%addr, embedded = config.nats_url.is_none(), "rollcall listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(RunError::Serve)?;
+    if let Err(e) = projector.stop().await {
+        tracing::warn!(error = %e, "the projector stopped with an error");
+    }
+    tracing::info!("rollcall stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,340 @@
+//! The command service: load a tenant's Team from the log, decide, seal, append,
+//! retry on conflict. The only writer of the log in the gateway.
+//!
+//! Each tenant's state is cached behind its own lock, so commands on one tenant
+//! are serialised inside one gateway (no self-inflicted conflicts) while tenants
+//! never wait on each other. Other gateways writing the same tenant are met by the
+//! log's optimistic concurrency: on a conflict the service folds what it missed and
+//! decides again, which is safe because `decide` is pure.
+
+mod error;
+mod global;
+mod idempotency;
+mod tenant;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use rollcall_aggregates::{Command, Context, DomainError, Team, decide};
+use rollcall_events::{
+    Actor, Event, EventId, EventLog, EventMeta, LogError, RawEnvelope, TenantId, UserId,
+};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+pub use error::ServiceError;
+
+use global::GlobalIndex;
+use idempotency::{StoredKey, fingerprint};
+use tenant::TenantState;
+
+/// How many times a command is decided again after losing a race to another writer.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Everything about a command that is not the command: who, when, why, and the
+/// fresh ids of its event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandMeta {
+    pub actor: Actor,
+    pub mfa: bool,
+    pub reason: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub correlation_id: Uuid,
+    pub now: DateTime<Utc>,
+    pub event_id: EventId,
+}
+
+/// A command that produced its event (now, or the first time its idempotency key
+/// was used).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    pub tenant: TenantId,
+    pub position: u64,
+    pub event_id: EventId,
+    pub event: Event,
+    pub tenant_seq: u64,
+}
+
+/// The result of a command that was not refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The event was appended by this call.
+    Executed(Executed),
+    /// The idempotency key was seen before: this is the first answer, nothing appended.
+    Replayed(Executed),
+    /// Nothing would change; no event. `position` is the tenant's current one.
+    Unchanged { position: u64 },
+}
+
+impl Outcome {
+    fn name(&self) -> &'static str {
+        match self {
+            Outcome::Executed(_) => "executed",
+            Outcome::Replayed(_) => "replayed",
+            Outcome::Unchanged { .. } => "unchanged",
+        }
+    }
+}
+
+pub struct CommandService {
+    log: Arc<dyn EventLog>,
+    tenants: SyncMutex<HashMap<TenantId, Arc<Mutex<TenantState>>>>,
+    global: Mutex<GlobalIndex>,
+    /// Held while a keyed `CreateTenant` looks for its first answer and writes, so
+    /// two racing retries cannot both create a tenant.
+    creating: Mutex<()>,
+}
+
+impl CommandService {
+    pub fn new(log: Arc<dyn EventLog>) -> CommandService {
+        CommandService {
+            log,
+            tenants: SyncMutex::new(HashMap::new()),
+            global: Mutex::new(GlobalIndex::default()),
+            creating: Mutex::new(()),
+        }
+    }
+
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    fn slot(&self, tenant: TenantId) -> Arc<Mutex<TenantState>> {
+        // A poisoned lock only means another request panicked while inserting; the
+        // map itself is still consistent.
+        let mut map = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(tenant).or_default().clone()
+    }
+
+    /// Folds the tenant's events appended since the state was last brought up to date.
+    async fn catch_up(
+        &self,
+        tenant: TenantId,
+        state: &mut TenantState,
+    ) -> Result<(), ServiceError> {
+        // Asking for the head is one cheap request on every backend; opening a read
+        // is not (a JetStream consumer), and most of the time nothing is new.
+        let head = self.log.tenant_head(tenant).await?;
+        self.catch_up_to(tenant, state, head).await
+    }
+
+    /// Folds the tenant's events if the state is behind `head`.
+    async fn catch_up_to(
+        &self,
+        tenant: TenantId,
+        state: &mut TenantState,
+        head: u64,
+    ) -> Result<(), ServiceError> {
+        if head <= state.team.tenant_seq {
+            return Ok(());
+        }
+        let mut stream = self
+            .log
+            .read_tenant(tenant, state.team.tenant_seq + 1)
+            .await?;
+        while let Some(raw) = stream.try_next().await? {
+            if raw.tenant_seq <= state.team.tenant_seq {
+                continue;
+            }
+            let envelope = raw.decode().map_err(|e| {
+                ServiceError::Store(format!(
+                    "tenant {tenant} event at position {} cannot be decoded: {e}",
+                    raw.position
+                ))
+            })?;
+            state.fold(tenant, &envelope);
+        }
+        Ok(())
+    }
+
+    /// The tenant's Team, up to date with the log (an empty Team for an unknown tenant).
+    pub async fn team(&self, tenant: TenantId) -> Result<Team, ServiceError> {
+        self.with_team(tenant, Team::clone).await
+    }
+
+    /// Runs `f` on the tenant's Team, up to date with the log, without copying it.
+    pub async fn with_team<T>(
+        &self,
+        tenant: TenantId,
+        f: impl FnOnce(&Team) -> T,
+    ) -> Result<T, ServiceError> {
+        // The head is asked before taking the tenant's lock, so concurrent readers
+        // (every request is admitted through here) only queue when there is
+        // something to fold.
+        let head = self.log.tenant_head(tenant).await?;
+        let slot = self.slot(tenant);
+        let mut state = slot.lock().await;
+        self.catch_up_to(tenant, &mut state, head).await?;
+        Ok(f(&state.team))
+    }
+
+    /// The user id an email already has on some account, if any.
+    pub async fn known_identity(&self, email: &str) -> Result<Option<UserId>, ServiceError> {
+        let mut global = self.global.lock().await;
+        global.catch_up(self.log.as_ref()).await?;
+        Ok(global.user_for(email))
+    }
+
+    /// Decides and appends one command. `CreateTenant` must name `tenant`.
+    pub async fn execute(
+        &self,
+        tenant: TenantId,
+        command: Command,
+        meta: CommandMeta,
+    ) -> Result<Outcome, ServiceError> {
+        let name = command.name();
+        let result = if matches!(command, Command::CreateTenant { .. }) {
+            self.create_tenant(tenant, command, meta).await
+        } else {
+            self.execute_on(tenant, command, meta).await
+        };
+        let outcome = match &result {
+            Ok(o) => o.name(),
+            Err(e) => e.outcome(),
+        };
+        metrics::counter!("rollcall_commands_total", "command" => name, "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    async fn create_tenant(
+        &self,
+        tenant: TenantId,
+        command: Command,
+        meta: CommandMeta,
+    ) -> Result<Outcome, ServiceError> {
+        let Some(key) = meta.idempotency_key.clone() else {
+            return self.execute_on(tenant, command, meta).await;
+        };
+        let _creating = self.creating.lock().await;
+        let fp = fingerprint(meta.actor, &command, meta.reason.as_deref());
+        {
+            let mut global = self.global.lock().await;
+            global.catch_up(self.log.as_ref()).await?;
+            if let Some(first) = global.tenant_keys.get(&key) {
+                return replay(first, &fp);
+            }
+        }
+        self.execute_on(tenant, command, meta).await
+    }
+
+    async fn execute_on(
+        &self,
+        tenant: TenantId,
+        mut command: Command,
+        meta: CommandMeta,
+    ) -> Result<Outcome, ServiceError> {
+        let fp = fingerprint(meta.actor, &command, meta.reason.as_deref());
+        let stored_key = meta
+            .idempotency_key
+            .as_deref()
+            .map(|k| StoredKey::format(&fp, k));
+        // A person already on another account keeps their identity on this one.
+        let identity = match &command {
+            Command::InviteUser { email, .. } => self.known_identity(email).await?,
+            Command::CreateTenant { owner_email, .. } => self.known_identity(owner_email).await?,
+            _ => None,
+        };
+        let ctx = Context {
+            now: meta.now,
+            actor: meta.actor,
+            mfa: meta.mfa,
+        };
+
+        let slot = self.slot(tenant);
+        let mut state = slot.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            self.catch_up(tenant, &mut state).await?;
+            if let Some(key) = meta.idempotency_key.as_deref()
+                && let Some(first) = state.keys.get(key)
+            {
+                return replay(first, &fp);
+            }
+            match (&mut command, identity) {
+                (Command::InviteUser { user_id, .. }, Some(known))
+                    if state.team.member(known).is_none() =>
+                {
+                    *user_id = known;
+                }
+                (Command::CreateTenant { owner_id, .. }, Some(known)) => *owner_id = known,
+                _ => {}
+            }
+            let event = match decide(&state.team, &command, &ctx) {
+                Ok(event) => event,
+                Err(DomainError::Unchanged { .. }) => {
+                    return Ok(Outcome::Unchanged {
+                        position: state.team.position,
+                    });
+                }
+                Err(e) => return Err(ServiceError::Rejected(e)),
+            };
+            let expected = state.team.tenant_seq;
+            let raw = RawEnvelope::seal(
+                EventMeta {
+                    event_id: meta.event_id,
+                    tenant_id: tenant,
+                    tenant_seq: expected + 1,
+                    occurred_at: meta.now,
+                    actor: meta.actor,
+                    reason: meta.reason.clone(),
+                    correlation_id: meta.correlation_id,
+                    idempotency_key: stored_key.clone(),
+                },
+                state.head_hash(),
+                &event,
+            );
+            let started = Instant::now();
+            let appended = self.log.append(tenant, expected, &raw).await;
+            metrics::histogram!("rollcall_append_seconds").record(started.elapsed().as_secs_f64());
+            match appended {
+                Ok(a) if !a.duplicate => {
+                    let mut stored = raw;
+                    stored.position = a.position;
+                    let envelope = stored
+                        .decode()
+                        .map_err(|e| ServiceError::Store(format!("own event undecodable: {e}")))?;
+                    state.fold(tenant, &envelope);
+                    return Ok(Outcome::Executed(Executed {
+                        tenant,
+                        position: a.position,
+                        event_id: meta.event_id,
+                        event,
+                        tenant_seq: expected + 1,
+                    }));
+                }
+                // The same event id was already stored (a retried append that had
+                // in fact gone through): fold from the log and answer with it.
+                Ok(a) => {
+                    self.catch_up(tenant, &mut state).await?;
+                    return Ok(Outcome::Executed(Executed {
+                        tenant,
+                        position: a.position,
+                        event_id: meta.event_id,
+                        event,
+                        tenant_seq: expected + 1,
+                    }));
+                }
+                Err(LogError::Conflict { .. }) => {
+                    tracing::debug!(%tenant, expected, "append conflict; deciding again");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict {
+            tenant,
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+}
+
+/// The first answer for a key, or a refusal if the key came with another request.
+fn replay(first: &idempotency::Remembered, fp: &str) -> Result<Outcome, ServiceError> {
+    match first.fingerprint.as_deref() {
+        Some(stored) if stored != fp => Err(ServiceError::IdempotencyKeyReused),
+        _ => Ok(Outcome::Replayed(first.executed.clone())),
+    }
+}

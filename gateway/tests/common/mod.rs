@@ -1,0 +1,366 @@
+//! Test harness: the router over an embedded log in a temp dir, driven with
+//! tower's `oneshot`; a log wrapper that fails on demand; helpers for the usual
+//! setup (a tenant, a member who accepted an invitation, tokens).
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use futures::TryStreamExt;
+use http_body_util::BodyExt;
+use rollcall_events::log::embedded::EmbeddedLog;
+use rollcall_events::{
+    Appended, Event, EventLog, EventStream, InvitationId, LogError, RawEnvelope, TenantId, UserId,
+};
+use rollcall_gateway::auth::{Secrets, mint_jwt};
+use rollcall_gateway::http::{AppState, HttpConfig, router};
+use rollcall_gateway::invite_token;
+use rollcall_gateway::read::{ProjectionsRead, ReadModel};
+use rollcall_gateway::service::CommandService;
+use rollcall_projections::{Projections, ProjectorHandle};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+pub const OPERATOR: &str = "test-operator-token";
+pub const JWT_SECRET: &str = "test-jwt-secret";
+
+/// A log that answers `Unavailable` while switched off.
+pub struct FlakyLog {
+    inner: Arc<dyn EventLog>,
+    appends_down: AtomicBool,
+    all_down: AtomicBool,
+}
+
+impl FlakyLog {
+    pub fn new(inner: Arc<dyn EventLog>) -> FlakyLog {
+        FlakyLog {
+            inner,
+            appends_down: AtomicBool::new(false),
+            all_down: AtomicBool::new(false),
+        }
+    }
+
+    pub fn fail_appends(&self, down: bool) {
+        self.appends_down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn fail_everything(&self, down: bool) {
+        self.all_down.store(down, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), LogError> {
+        if self.all_down.load(Ordering::SeqCst) {
+            Err(LogError::Unavailable("switched off by the test".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl EventLog for FlakyLog {
+    async fn append(
+        &self,
+        tenant: TenantId,
+        expected: u64,
+        event: &RawEnvelope,
+    ) -> Result<Appended, LogError> {
+        self.check()?;
+        if self.appends_down.load(Ordering::SeqCst) {
+            return Err(LogError::Unavailable(
+                "appends switched off by the test".into(),
+            ));
+        }
+        self.inner.append(tenant, expected, event).await
+    }
+    async fn read(&self, from: u64) -> Result<EventStream, LogError> {
+        self.check()?;
+        self.inner.read(from).await
+    }
+    async fn read_tenant(&self, tenant: TenantId, from: u64) -> Result<EventStream, LogError> {
+        self.check()?;
+        self.inner.read_tenant(tenant, from).await
+    }
+    async fn subscribe(&self, from: u64) -> Result<EventStream, LogError> {
+        self.inner.subscribe(from).await
+    }
+    async fn head(&self) -> Result<u64, LogError> {
+        self.check()?;
+        self.inner.head().await
+    }
+    async fn tenant_head(&self, tenant: TenantId) -> Result<u64, LogError> {
+        self.check()?;
+        self.inner.tenant_head(tenant).await
+    }
+}
+
+/// An answer, body parsed as JSON when it is JSON (text otherwise, as a string).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn slug(&self) -> &str {
+        self.body["type"]
+            .as_str()
+            .and_then(|t| t.rsplit('/').next())
+            .unwrap_or("")
+    }
+
+    pub fn position(&self) -> u64 {
+        self.body["position"].as_u64().unwrap_or(0)
+    }
+
+    pub fn id(&self, field: &str) -> String {
+        self.body[field].as_str().unwrap_or_default().to_owned()
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: StatusCode) -> Answer {
+        assert_eq!(self.status, status, "unexpected answer: {:#?}", self.body);
+        self
+    }
+
+    /// Asserts a problem+json answer with this status and slug.
+    #[track_caller]
+    pub fn problem(self, status: StatusCode, slug: &str) -> Answer {
+        assert_eq!(self.status, status, "unexpected answer: {:#?}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "not a problem: {:#?}",
+            self.body
+        );
+        assert_eq!(self.slug(), slug, "unexpected problem: {:#?}", self.body);
+        assert_eq!(self.body["status"], json!(status.as_u16()));
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string());
+        self
+    }
+}
+
+pub struct Tenant {
+    pub id: TenantId,
+    pub owner: UserId,
+    pub position: u64,
+}
+
+pub struct Harness {
+    pub app: Router,
+    pub log: Arc<FlakyLog>,
+    pub read: Arc<ProjectionsRead>,
+    pub secrets: Secrets,
+    _projector: ProjectorHandle,
+    _dir: TempDir,
+}
+
+pub fn secrets() -> Secrets {
+    Secrets {
+        operator_token: OPERATOR.to_owned(),
+        jwt_secret: JWT_SECRET.to_owned(),
+    }
+}
+
+impl Harness {
+    /// The router over an embedded log in a fresh temp dir.
+    pub fn embedded() -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = EmbeddedLog::open(&dir.path().join("log")).expect("embedded log");
+        Harness::over(Arc::new(log), dir)
+    }
+
+    /// The router over `log`, with projections in `dir`.
+    pub fn over(log: Arc<dyn EventLog>, dir: TempDir) -> Harness {
+        let log = Arc::new(FlakyLog::new(log));
+        let db = sled::open(dir.path().join("projections")).expect("projections db");
+        let projections = Projections::open(db).expect("projections");
+        let projector = projections.spawn(log.clone());
+        let read = Arc::new(ProjectionsRead::new(projections));
+        let service = Arc::new(CommandService::new(log.clone()));
+        let config = HttpConfig {
+            query_wait: Duration::from_millis(1500),
+            ..HttpConfig::default()
+        };
+        let state = AppState::new(
+            service,
+            read.clone() as Arc<dyn ReadModel>,
+            secrets(),
+            config,
+        );
+        Harness {
+            app: router(state),
+            log,
+            read,
+            secrets: secrets(),
+            _projector: projector,
+            _dir: dir,
+        }
+    }
+
+    pub async fn raw(&self, request: Request<Body>) -> Answer {
+        let response = self
+            .app
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            builder = builder.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = match body {
+            Some(b) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&b).expect("json"))
+            }
+            None => Body::empty(),
+        };
+        self.raw(builder.body(body).expect("request")).await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        self.send_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub fn jwt(&self, tenant: TenantId, user: UserId, scope: Option<&str>, mfa: bool) -> String {
+        mint_jwt(
+            JWT_SECRET,
+            tenant,
+            user,
+            scope,
+            mfa,
+            Duration::from_secs(3600),
+        )
+        .expect("jwt")
+    }
+
+    /// A tenant on a seed catalog (or a catalog document), created by the operator.
+    pub async fn tenant(&self, catalog: Value) -> Tenant {
+        let a = self
+            .send(
+                Method::POST,
+                "/v1/tenants",
+                Some(OPERATOR),
+                Some(json!({
+                    "name": "Acme",
+                    "catalog": catalog,
+                    "owner": {"email": "owner@acme.test", "display_name": "Olive Owner"},
+                })),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        Tenant {
+            id: a.id("tenant_id").parse().expect("tenant id"),
+            owner: a.id("owner_id").parse().expect("owner id"),
+            position: a.position(),
+        }
+    }
+
+    /// The latest nonce of an invitation, read from the log as the mailer would.
+    pub async fn nonce(&self, tenant: TenantId, invitation: InvitationId) -> String {
+        let stream = self.log.read_tenant(tenant, 1).await.expect("read");
+        let events: Vec<RawEnvelope> = stream.try_collect().await.expect("events");
+        let mut nonce = None;
+        for raw in events {
+            match raw.decode().expect("decode").event {
+                Event::UserInvited(e) if e.invitation_id == invitation => nonce = Some(e.nonce),
+                Event::InvitationResent(e) if e.invitation_id == invitation => {
+                    nonce = Some(e.nonce)
+                }
+                _ => {}
+            }
+        }
+        nonce.expect("the invitation is in the log")
+    }
+
+    pub async fn accept_token(&self, tenant: TenantId, invitation: InvitationId) -> String {
+        let nonce = self.nonce(tenant, invitation).await;
+        invite_token::mint(&self.secrets.invite_key(), tenant, invitation, &nonce)
+    }
+
+    /// Invites (as the operator) and accepts; returns the new active member.
+    pub async fn member(&self, tenant: TenantId, email: &str, roles: &[&str]) -> UserId {
+        let invited = self
+            .send(
+                Method::POST,
+                &format!("/v1/tenants/{tenant}/invitations"),
+                Some(OPERATOR),
+                Some(json!({"email": email, "display_name": email, "roles": roles})),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        let invitation: InvitationId = invited.id("invitation_id").parse().expect("id");
+        let token = self.accept_token(tenant, invitation).await;
+        let accepted = self
+            .send(
+                Method::POST,
+                "/v1/invitations/accept",
+                None,
+                Some(json!({"token": token})),
+            )
+            .await
+            .expect(StatusCode::OK);
+        accepted.id("user_id").parse().expect("user id")
+    }
+
+    pub async fn head(&self) -> u64 {
+        self.log.head().await.expect("head")
+    }
+}
+
+impl Harness {
+    /// Waits for the in-memory read model to reach `position`.
+    pub async fn read_wait(&self, position: u64) -> bool {
+        self.read.wait_for(position, Duration::from_secs(5)).await
+    }
+}

@@ -1,0 +1,244 @@
+//! The command service against the embedded log: concurrent writers on one
+//! tenant, idempotent retries across restarts, identities across tenants.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures::TryStreamExt;
+use pretty_assertions::assert_eq;
+use rollcall_aggregates::{Command, DomainError};
+use rollcall_events::log::embedded::EmbeddedLog;
+use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
+use rollcall_events::{Actor, EventLog, GENESIS_HASH, RawEnvelope, TenantId, UserId};
+use rollcall_gateway::fresh;
+use rollcall_gateway::service::{CommandMeta, CommandService, Outcome, ServiceError};
+
+fn meta(key: Option<&str>) -> CommandMeta {
+    CommandMeta {
+        actor: Actor::Operator,
+        mfa: true,
+        reason: None,
+        idempotency_key: key.map(str::to_owned),
+        correlation_id: fresh::correlation_id(),
+        now: Utc::now(),
+        event_id: fresh::event_id(),
+    }
+}
+
+fn create(tenant: TenantId, owner_email: &str) -> Command {
+    Command::CreateTenant {
+        tenant_id: tenant,
+        name: "Acme".into(),
+        catalog: rollcall_catalogs::by_name("jtek").unwrap(),
+        plan: None,
+        owner_id: fresh::user_id(),
+        owner_email: owner_email.into(),
+        owner_display_name: "Owner".into(),
+    }
+}
+
+fn invite(email: &str) -> Command {
+    Command::InviteUser {
+        user_id: fresh::user_id(),
+        invitation_id: fresh::invitation_id(),
+        email: email.into(),
+        display_name: email.into(),
+        roles: vec!["user".into()],
+        overrides: Default::default(),
+        kind: Default::default(),
+        nonce: fresh::nonce(),
+    }
+}
+
+fn executed(outcome: Outcome) -> rollcall_gateway::service::Executed {
+    match outcome {
+        Outcome::Executed(e) => e,
+        other => panic!("expected an appended event, got {other:?}"),
+    }
+}
+
+async fn chain(log: &dyn EventLog, tenant: TenantId) -> Vec<RawEnvelope> {
+    let stream = log.read_tenant(tenant, 1).await.unwrap();
+    stream.try_collect().await.unwrap()
+}
+
+#[track_caller]
+fn assert_chain(events: &[RawEnvelope]) {
+    let mut prev = GENESIS_HASH.to_owned();
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.tenant_seq, i as u64 + 1);
+        assert_eq!(e.prev_hash, prev);
+        assert!(e.hash_is_valid());
+        prev = e.hash.clone();
+    }
+}
+
+pub async fn concurrent_gateways_on_one_tenant_keep_one_chain(log: Arc<dyn EventLog>) {
+    // Two services over one log: two gateways racing on the same tenant.
+    let a = Arc::new(CommandService::new(log.clone()));
+    let b = Arc::new(CommandService::new(log.clone()));
+    let tenant = fresh::tenant_id();
+    executed(
+        a.execute(tenant, create(tenant, "o@x.test"), meta(None))
+            .await
+            .unwrap(),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let service = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            service
+                .execute(tenant, invite(&format!("u{i}@x.test")), meta(None))
+                .await
+        }));
+    }
+    for t in tasks {
+        executed(t.await.unwrap().unwrap());
+    }
+    let events = chain(log.as_ref(), tenant).await;
+    assert_eq!(events.len(), 9);
+    assert_chain(&events);
+    assert_eq!(a.team(tenant).await.unwrap().members.len(), 9);
+    assert_eq!(b.team(tenant).await.unwrap().members.len(), 9);
+}
+
+pub async fn a_retry_after_a_restart_returns_the_first_answer(log: Arc<dyn EventLog>) {
+    let tenant = fresh::tenant_id();
+    let first_service = CommandService::new(log.clone());
+    let created = executed(
+        first_service
+            .execute(tenant, create(tenant, "o@y.test"), meta(Some("create-1")))
+            .await
+            .unwrap(),
+    );
+    let invited = executed(
+        first_service
+            .execute(tenant, invite("ann@y.test"), meta(Some("invite-1")))
+            .await
+            .unwrap(),
+    );
+    let head = log.head().await.unwrap();
+
+    // A new service (a restarted or another gateway) finds both answers in the log.
+    let restarted = CommandService::new(log.clone());
+    let other_tenant = fresh::tenant_id();
+    match restarted
+        .execute(
+            other_tenant,
+            create(other_tenant, "o@y.test"),
+            meta(Some("create-1")),
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Replayed(e) => assert_eq!(e, created),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    match restarted
+        .execute(tenant, invite("ann@y.test"), meta(Some("invite-1")))
+        .await
+        .unwrap()
+    {
+        Outcome::Replayed(e) => assert_eq!(e, invited),
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    assert_eq!(log.head().await.unwrap(), head);
+    assert_eq!(
+        restarted
+            .execute(tenant, invite("bo@y.test"), meta(Some("invite-1")))
+            .await,
+        Err(ServiceError::IdempotencyKeyReused)
+    );
+}
+
+#[tokio::test]
+async fn embedded_concurrent_gateways_on_one_tenant_keep_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
+    concurrent_gateways_on_one_tenant_keep_one_chain(log).await;
+}
+
+#[tokio::test]
+async fn embedded_a_retry_after_a_restart_returns_the_first_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
+    a_retry_after_a_restart_returns_the_first_answer(log).await;
+}
+
+#[tokio::test]
+async fn jetstream_concurrent_gateways_on_one_tenant_keep_one_chain() {
+    let nats = rollcall_tests::NatsServer::start();
+    concurrent_gateways_on_one_tenant_keep_one_chain(jetstream(&nats).await).await;
+}
+
+#[tokio::test]
+async fn jetstream_a_retry_after_a_restart_returns_the_first_answer() {
+    let nats = rollcall_tests::NatsServer::start();
+    a_retry_after_a_restart_returns_the_first_answer(jetstream(&nats).await).await;
+}
+
+async fn jetstream(nats: &rollcall_tests::NatsServer) -> Arc<dyn EventLog> {
+    let log = JetStreamLog::connect(JetStreamConfig {
+        url: nats.url(),
+        ..JetStreamConfig::default()
+    })
+    .await
+    .expect("JetStream log");
+    Arc::new(log)
+}
+
+#[tokio::test]
+async fn a_person_keeps_one_identity_across_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
+    let service = CommandService::new(log.clone());
+    let (t1, t2) = (fresh::tenant_id(), fresh::tenant_id());
+    service
+        .execute(t1, create(t1, "o1@z.test"), meta(None))
+        .await
+        .unwrap();
+    service
+        .execute(t2, create(t2, "o2@z.test"), meta(None))
+        .await
+        .unwrap();
+    let first = executed(
+        service
+            .execute(t1, invite("Pat@Z.test"), meta(None))
+            .await
+            .unwrap(),
+    );
+    // A fresh service (another gateway) learns the identity from the log.
+    let other = CommandService::new(log);
+    let second = executed(
+        other
+            .execute(t2, invite("pat@z.test"), meta(None))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(first.event.target(), second.event.target());
+    let team2 = other.team(t2).await.unwrap();
+    let owner2: UserId = team2
+        .members
+        .values()
+        .find(|m| m.email == "o2@z.test")
+        .map(|m| m.user_id)
+        .unwrap();
+    assert_ne!(Some(owner2), first.event.target());
+}
+
+#[tokio::test]
+async fn rejections_are_typed_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
+    let service = CommandService::new(log.clone());
+    let tenant = fresh::tenant_id();
+    assert!(matches!(
+        service
+            .execute(tenant, invite("a@b.test"), meta(None))
+            .await,
+        Err(ServiceError::Rejected(DomainError::TenantNotFound))
+    ));
+    assert_eq!(log.head().await.unwrap(), 0);
+}

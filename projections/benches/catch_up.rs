@@ -1,0 +1,242 @@
+//! Projection catch-up speed over an embedded log, next to the raw read speed of
+//! the same log and raw sled batch inserts of the same bytes, measured in the same
+//! run; then in-process checks per second and latency next to a bare HashMap
+//! lookup.
+//!
+//! Full size (1,000,000 events across 1,000 tenants) by default; a quick run:
+//! `ROLLCALL_BENCH_EVENTS=20000 ROLLCALL_BENCH_TENANTS=100 cargo bench -p rollcall-projections`.
+//! `ROLLCALL_BENCH_CHECKS` sets the number of checks (default 1,000,000).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::future::join_all;
+use rollcall_aggregates::{CheckRequest, Resource};
+use rollcall_events::log::EmbeddedLog;
+use rollcall_events::{EventLog, Permission};
+use rollcall_projections::Projections;
+use rollcall_projections::testing::{BusyRounds, busy_tenant, busy_user};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn rate(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let events = env("ROLLCALL_BENCH_EVENTS", 1_000_000);
+    let tenants = env("ROLLCALL_BENCH_TENANTS", 1_000).max(1);
+    let checks = env("ROLLCALL_BENCH_CHECKS", 1_000_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let dir = tempfile::tempdir()?;
+    println!("catch_up: {events} events across {tenants} tenants (embedded log)");
+
+    let log = Arc::new(EmbeddedLog::open(&dir.path().join("log"))?);
+    let head = runtime.block_on(fill(log.clone(), events, tenants))?;
+
+    // Raw read: every envelope decoded from the log's JSON, nothing else.
+    let started = Instant::now();
+    let read = runtime.block_on(async {
+        let mut stream = log.read(1).await?;
+        let mut n = 0u64;
+        while let Some(raw) = stream.next().await {
+            black_box(raw?);
+            n += 1;
+        }
+        Ok::<u64, rollcall_events::LogError>(n)
+    })?;
+    let read_time = started.elapsed();
+    assert_eq!(read, head);
+
+    // Raw sled: the same bytes inserted in batches of 512 into a fresh db.
+    let bytes: Vec<(u64, Vec<u8>)> = runtime.block_on(async {
+        let mut stream = log.read(1).await?;
+        let mut out = Vec::with_capacity(head as usize);
+        while let Some(raw) = stream.next().await {
+            let raw = raw?;
+            out.push((raw.position, raw.to_json_bytes()));
+        }
+        Ok::<_, rollcall_events::LogError>(out)
+    })?;
+    let raw_db = sled::open(dir.path().join("raw"))?;
+    let tree = raw_db.open_tree("raw")?;
+    let started = Instant::now();
+    for chunk in bytes.chunks(512) {
+        let mut batch = sled::Batch::default();
+        for (position, value) in chunk {
+            batch.insert(&position.to_be_bytes(), value.as_slice());
+        }
+        tree.apply_batch(batch)?;
+    }
+    raw_db.flush()?;
+    let sled_time = started.elapsed();
+    drop(bytes);
+
+    // Projection catch-up from 0 into a fresh db.
+    let projections = Projections::open(sled::open(dir.path().join("projections"))?)?;
+    let started = Instant::now();
+    let reached = runtime.block_on(projections.catch_up(log.as_ref()))?;
+    projections.flush()?;
+    let catch_up_time = started.elapsed();
+    assert_eq!(reached, head);
+
+    let read_rate = rate(head, read_time);
+    let sled_rate = rate(head, sled_time);
+    let catch_up_rate = rate(head, catch_up_time);
+    println!();
+    println!(
+        "{:<34} {:>10} {:>14} {:>10}",
+        "", "seconds", "events/s", "ratio"
+    );
+    println!(
+        "{:<34} {:>10.2} {:>14.0} {:>10}",
+        "log read (decode envelopes)",
+        read_time.as_secs_f64(),
+        read_rate,
+        "1.00"
+    );
+    println!(
+        "{:<34} {:>10.2} {:>14.0} {:>10.2}",
+        "sled batch insert (same bytes)",
+        sled_time.as_secs_f64(),
+        sled_rate,
+        sled_rate / read_rate
+    );
+    println!(
+        "{:<34} {:>10.2} {:>14.0} {:>10.2}",
+        "projection catch-up",
+        catch_up_time.as_secs_f64(),
+        catch_up_rate,
+        catch_up_rate / read_rate
+    );
+    println!(
+        "catch-up / sled insert: {:.2}; catch-up / log read: {:.2}",
+        catch_up_rate / sled_rate,
+        catch_up_rate / read_rate
+    );
+
+    check_bench(&projections, tenants, checks);
+    Ok(())
+}
+
+/// Appends `events` events round by round; a round's appends (one per tenant) run
+/// concurrently and share the log's group commit.
+async fn fill(
+    log: Arc<EmbeddedLog>,
+    events: u64,
+    tenants: u64,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let mut rounds = BusyRounds::new(tenants);
+    let mut written = 0u64;
+    let mut head = 0u64;
+    while written < events {
+        let mut round = rounds.next_round();
+        round.truncate((events - written) as usize);
+        written += round.len() as u64;
+        let appends = round.into_iter().map(|raw| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(raw.tenant_id, raw.tenant_seq - 1, &raw).await })
+        });
+        for appended in join_all(appends).await {
+            head = head.max(appended??.position);
+        }
+    }
+    println!(
+        "filled the log in {:.1}s ({:.0} appends/s)",
+        started.elapsed().as_secs_f64(),
+        rate(written, started.elapsed())
+    );
+    Ok(head)
+}
+
+/// Checks from memory against a bare HashMap lookup of the same keys.
+fn check_bench(projections: &Projections, tenants: u64, checks: u64) {
+    const PERMISSIONS: [&str; 6] = [
+        "contacts.view",
+        "contacts.delete",
+        "projects.edit",
+        "billing.manage",
+        "team.manage",
+        "offices.all",
+    ];
+    // A fixed pseudo-random spread of requests (no clock, no rand crate needed).
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let requests: Vec<_> = (0..65_536)
+        .map(|_| {
+            let t = next() % tenants;
+            let request = CheckRequest {
+                user_id: busy_user(t, 1 + next() % 3),
+                permission: Permission::from(PERMISSIONS[(next() % 6) as usize]),
+                resource: Resource {
+                    owner_id: Some(busy_user(t, 1 + next() % 3)),
+                    office_id: None,
+                },
+                source_ip: None,
+            };
+            (busy_tenant(t), request)
+        })
+        .collect();
+    let map: HashMap<_, u64> = requests
+        .iter()
+        .map(|(t, r)| ((*t, r.user_id, r.permission.clone()), 1))
+        .collect();
+
+    let measure = |name: &str, f: &dyn Fn(usize) -> bool| {
+        // Throughput over the whole loop, then per-call latency in a second pass.
+        let started = Instant::now();
+        let mut allowed = 0u64;
+        for i in 0..checks as usize {
+            allowed += u64::from(f(i % requests.len()));
+        }
+        let total = started.elapsed();
+        let mut latencies: Vec<u32> = Vec::with_capacity(checks as usize);
+        for i in 0..checks as usize {
+            let started = Instant::now();
+            black_box(f(i % requests.len()));
+            latencies.push(started.elapsed().as_nanos() as u32);
+        }
+        latencies.sort_unstable();
+        let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p) as usize];
+        println!(
+            "{:<34} {:>12.0} {:>9} {:>9} {:>11}",
+            name,
+            rate(checks, total),
+            pct(0.5),
+            pct(0.99),
+            allowed
+        );
+        rate(checks, total)
+    };
+    println!();
+    println!(
+        "{:<34} {:>12} {:>9} {:>9} {:>11}",
+        "in-process", "per second", "p50 ns", "p99 ns", "allowed"
+    );
+    let check_rate = measure("Projections::check", &|i| {
+        let (tenant, request) = &requests[i];
+        black_box(projections.check(*tenant, request)).allowed
+    });
+    let map_rate = measure("HashMap lookup (baseline)", &|i| {
+        let (tenant, request) = &requests[i];
+        black_box(map.get(&(*tenant, request.user_id, request.permission.clone()))).is_some()
+    });
+    println!("check / HashMap: {:.3}", check_rate / map_rate);
+}

@@ -1,0 +1,200 @@
+//! As-of on a tenant with 100,000 events, in an embedded log: a full replay
+//! against starting from the newest snapshot (one every 1,000 events, in sled).
+//!
+//! Also times verify and a CSV export of the same trail, for scale.
+//!
+//! `cargo bench -p rollcall-replay --bench as_of` (set `ROLLCALL_BENCH_EVENTS` for
+//! another size). The history is made by the real decider; it is written straight
+//! into the embedded log's trees in one batch, because 100,000 separate durable
+//! appends would measure the disk, not the replay.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::{Scenario, TENANT, at};
+use rollcall_aggregates::testing::OWNER;
+use rollcall_events::log::EmbeddedLog;
+use rollcall_events::{
+    Actor, Event, Permission, PermissionToggled, RoleKey, RolesChanged, Toggle, UserId,
+    UserLoggedIn,
+};
+use rollcall_replay::{
+    ExportFilter, ExportFormat, SnapshotStore, TeamHistory, export_log, verify_log,
+};
+
+const MEMBERS: u128 = 200;
+const ROLES: [&str; 3] = ["user", "viewer", "manager"];
+const PERMS: [&str; 3] = ["contacts.delete", "billing.view", "projects.share"];
+
+fn history(events: u64) -> Scenario {
+    let mut s = Scenario::new(TENANT);
+    let mut now = at(0, 0);
+    let tick = chrono::Duration::seconds(1);
+    s.create(now);
+    for i in 0..MEMBERS {
+        now += tick;
+        s.invite(
+            now,
+            UserId::from_u128(100 + i),
+            &format!("Member{i}"),
+            &["user"],
+        );
+        now += tick;
+        s.accept(now, UserId::from_u128(100 + i));
+    }
+    // The bulk is made of events valid by construction, sealed without `decide`
+    // (deciding re-resolves every member's access and would dominate the set-up).
+    let mut i: u64 = 0;
+    while (s.raw.len() as u64) < events {
+        now += tick;
+        i += 1;
+        let user = UserId::from_u128(100 + u128::from(i) % MEMBERS);
+        let member = s.team.member(user).expect("member").clone();
+        let (actor, event) = match i % 4 {
+            0 => (
+                Actor::User(OWNER),
+                Event::RolesChanged(RolesChanged {
+                    user_id: user,
+                    from: member.roles.clone(),
+                    to: vec![RoleKey::from(ROLES[(i / 4 % 3) as usize])],
+                }),
+            ),
+            1 => {
+                let permission = Permission::from(PERMS[(i / 4 % 3) as usize]);
+                let from = member
+                    .overrides
+                    .get(&permission)
+                    .map_or(Toggle::Inherit, |o| o.state);
+                let to = [Toggle::Allow, Toggle::Deny, Toggle::Inherit][(i / 12 % 3) as usize];
+                (
+                    Actor::User(OWNER),
+                    Event::PermissionToggled(PermissionToggled {
+                        user_id: user,
+                        permission,
+                        from,
+                        to,
+                    }),
+                )
+            }
+            _ => (
+                Actor::User(user),
+                Event::UserLoggedIn(UserLoggedIn {
+                    user_id: user,
+                    source_ip: None,
+                }),
+            ),
+        };
+        s.record(actor, now, None, &event);
+    }
+    s
+}
+
+/// Writes the events into the embedded log's own trees in one batch each.
+fn write_log(db: &sled::Db, s: &Scenario) {
+    let events = db.open_tree("log.events").expect("tree");
+    let tenants = db.open_tree("log.tenants").expect("tree");
+    let ids = db.open_tree("log.event_ids").expect("tree");
+    let (mut be, mut bt, mut bi) = (
+        sled::Batch::default(),
+        sled::Batch::default(),
+        sled::Batch::default(),
+    );
+    for e in &s.raw {
+        let position = e.position.to_be_bytes();
+        be.insert(&position[..], e.to_json_bytes());
+        let mut key = TENANT.as_uuid().as_bytes().to_vec();
+        key.extend_from_slice(&e.tenant_seq.to_be_bytes());
+        bt.insert(key, &position[..]);
+        bi.insert(&e.event_id.as_uuid().as_bytes()[..], &position[..]);
+    }
+    events.apply_batch(be).expect("batch");
+    tenants.apply_batch(bt).expect("batch");
+    ids.apply_batch(bi).expect("batch");
+    db.flush().expect("flush");
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+async fn measure(history: &TeamHistory, at: DateTime<Utc>, runs: usize) -> (Duration, u64) {
+    let mut samples = Vec::new();
+    let mut seq = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let team = history.team_at(TENANT, at).await.expect("as-of");
+        samples.push(start.elapsed());
+        seq = team.tenant_seq;
+    }
+    (median(samples), seq)
+}
+
+fn main() {
+    let events: u64 = std::env::var("ROLLCALL_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let started = Instant::now();
+    let s = history(events);
+    println!(
+        "history: {} events, {} members, made in {:?}",
+        s.raw.len(),
+        s.team.members.len(),
+        started.elapsed()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sled::open(dir.path()).expect("sled");
+    write_log(&db, &s);
+    let log = Arc::new(EmbeddedLog::from_db(db.clone()).expect("log"));
+    let last = s.raw.last().expect("events").occurred_at;
+    let first = s.raw[0].occurred_at;
+    let instants = [
+        ("near the head", last - chrono::Duration::seconds(7)),
+        ("in the middle", first + (last - first) / 2),
+    ];
+
+    runtime.block_on(async {
+        let plain = TeamHistory::new(log.clone(), None);
+        let store = SnapshotStore::open(&db, 1_000).expect("snapshots");
+        let snapped = TeamHistory::new(log.clone(), Some(store));
+        let started = Instant::now();
+        let head = snapped.catch_up(TENANT).await.expect("catch up");
+        println!("snapshots: built up to {head} in {:?} (one-off)", started.elapsed());
+        for (label, instant) in instants {
+            let (full, seq) = measure(&plain, instant, 5).await;
+            let (fast, seq2) = measure(&snapped, instant, 21).await;
+            assert_eq!(seq, seq2, "both answers stop at the same event");
+            println!(
+                "as-of {label} (event {seq}): full replay {full:?}, from snapshot {fast:?} ({:.0}x)",
+                full.as_secs_f64() / fast.as_secs_f64().max(1e-9)
+            );
+        }
+
+        // The other whole-trail operations on the same log, for scale.
+        let started = Instant::now();
+        let report = verify_log(log.as_ref(), Some(TENANT), None)
+            .await
+            .expect("verify");
+        assert!(report.is_intact());
+        println!("verify {} events: {:?}", s.raw.len(), started.elapsed());
+        let started = Instant::now();
+        let summary = export_log(
+            log.as_ref(),
+            &ExportFilter::default(),
+            ExportFormat::Csv,
+            std::io::sink(),
+        )
+        .await
+        .expect("export");
+        println!("export {} events as CSV: {:?}", summary.written, started.elapsed());
+    });
+}

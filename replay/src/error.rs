@@ -1,0 +1,37 @@
+//! The one error type of the replay library. Tampering is not an error: a verify
+//! that finds it succeeded, and says so in its report.
+
+use rollcall_events::{DecodeError, LogError};
+use thiserror::Error;
+
+use crate::checkpoint::CheckpointError;
+
+#[derive(Debug, Error)]
+pub enum ReplayError {
+    /// Reading the log failed (unavailable, or a store error such as an entry that
+    /// is not an envelope at all).
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// An event this build cannot interpret, so a fold cannot go past it.
+    #[error("event at position {position} cannot be decoded: {error}")]
+    Decode { position: u64, error: DecodeError },
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("snapshot store: {0}")]
+    Snapshot(String),
+    /// The export's writer refused bytes (a closed pipe, a full disk).
+    #[error("writing the export failed: {0}")]
+    Write(String),
+}
+
+impl From<csv::Error> for ReplayError {
+    fn from(e: csv::Error) -> Self {
+        ReplayError::Write(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for ReplayError {
+    fn from(e: std::io::Error) -> Self {
+        ReplayError::Write(e.to_string())
+    }
+}
