@@ -157,8 +157,37 @@ impl IntoResponse for StreamRequestError {
     }
 }
 
+/// Where a request starts: right after `Last-Event-ID` when the client
+/// reconnects (it wins: it is what a reconnect carries), else at `from_position`,
+/// else at the start.
+pub fn start_position(
+    headers: &HeaderMap,
+    from_position: Option<u64>,
+) -> Result<u64, StreamRequestError> {
+    match headers.get(LAST_EVENT_ID) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(|last| last.saturating_add(1))
+            .ok_or(StreamRequestError::InvalidLastEventId),
+        None => Ok(from_position.unwrap_or(1)),
+    }
+}
+
+/// The SSE answer for `tenant` from `from`, with keep-alive comments: what a
+/// router's own handler returns once it has authorised the request.
+pub fn sse_response(
+    log: Arc<dyn EventLog>,
+    tenant: TenantId,
+    from: u64,
+    keep_alive: Duration,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
+    let keep_alive = KeepAlive::new().interval(keep_alive).text("keep-alive");
+    Sse::new(tenant_events(log, tenant, from)).keep_alive(keep_alive)
+}
+
 /// `GET /v1/tenants/{t}/events?from_position=N` (authorisation is the router's).
-/// `Last-Event-ID` wins over `from_position`: it is what a reconnect carries.
 pub async fn sse_handler(
     State(state): State<SseState>,
     tenant: Result<Path<TenantId>, PathRejection>,
@@ -169,18 +198,11 @@ pub async fn sse_handler(
     let Query(query) = query.map_err(|e| StreamRequestError::InvalidQuery {
         reason: e.body_text(),
     })?;
-    let from = match headers.get(LAST_EVENT_ID) {
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .ok_or(StreamRequestError::InvalidLastEventId)?
-            .saturating_add(1),
-        None => query.from_position.unwrap_or(1),
-    };
-    let events = tenant_events(state.log.clone(), tenant, from);
-    let keep_alive = KeepAlive::new()
-        .interval(state.keep_alive)
-        .text("keep-alive");
-    Ok(Sse::new(events).keep_alive(keep_alive))
+    let from = start_position(&headers, query.from_position)?;
+    Ok(sse_response(
+        state.log.clone(),
+        tenant,
+        from,
+        state.keep_alive,
+    ))
 }
