@@ -19,6 +19,13 @@ pub enum ReplayError {
     Checkpoint(#[from] CheckpointError),
     #[error("snapshot store: {0}")]
     Snapshot(String),
+    #[error(transparent)]
+    Projection(#[from] rollcall_projections::ProjectionError),
+    /// A rebuild goes into a fresh directory only, never over existing views.
+    #[error("{path} is not empty; a rebuild needs a fresh directory")]
+    NotFresh { path: String },
+    #[error("rebuild: {0}")]
+    Rebuild(String),
     /// The export's writer refused bytes (a closed pipe, a full disk).
     #[error("writing the export failed: {0}")]
     Write(String),

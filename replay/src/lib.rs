@@ -9,12 +9,14 @@
 //!   of a permission at any past instant, sped up by [`snapshot`]s.
 //! - [`review`] and [`diff`]: an access review at an instant, and what changed
 //!   between two instants and who caused it.
+//! - [`rebuild`]: the projections folded anew into a fresh directory.
 
 pub mod as_of;
 pub mod checkpoint;
 pub mod diff;
 mod error;
 pub mod export;
+pub mod rebuild;
 pub mod review;
 pub mod snapshot;
 mod summary;
@@ -30,6 +32,7 @@ pub use diff::{AccessDiff, Cause, MemberDiff, PermissionChange, diff, diff_event
 pub use error::ReplayError;
 pub use export::{AuditLine, ExportFilter, ExportFormat, ExportSummary, export, export_log};
 
+pub use rebuild::{Rebuilt, rebuild};
 pub use review::{AccessReview, ReviewMember, ReviewPermission, access_review, review_csv};
 pub use snapshot::{SnapshotStore, TeamSnapshot};
 pub use verify::{

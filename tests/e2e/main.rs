@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `rollcall` binary, driven over HTTP, on the embedded
+//! log and on a nats-server each test starts for itself.
+
+mod smoke;
+mod support;
