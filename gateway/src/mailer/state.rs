@@ -1,0 +1,282 @@
+//! What the mailer remembers, durably, in its own sled tree: the last position it
+//! folded (its checkpoint), each open invitation with its newest nonce and whether a
+//! message for it is still owed, and each tenant's name and product label.
+//!
+//! Folding an event and moving the checkpoint happen in one sled batch, so a restart
+//! resumes exactly after the last folded event. A message is owed from the moment
+//! its `user.invited` / `invitation.resent` is folded until it is sent; an accept,
+//! a cancel or a newer resend folded before the send replaces or drops what is owed,
+//! which is how a mailer that was behind never sends a stale link.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rollcall_events::{Event, InvitationId, RawEnvelope, TenantId, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::MailerError;
+
+const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+const INVITATION_PREFIX: &[u8] = b"invitation/";
+const TENANT_PREFIX: &[u8] = b"tenant/";
+
+/// An invitation that has not been accepted or canceled yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenInvitation {
+    pub tenant_id: TenantId,
+    pub invitation_id: InvitationId,
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    /// The newest nonce: the only one whose link still works.
+    pub nonce: String,
+    pub expires_at: DateTime<Utc>,
+    /// Position of the event that asked for the newest message.
+    pub position: u64,
+    /// True once a resend asked for the newest message.
+    pub resent: bool,
+    /// A message for the newest nonce is owed and not yet sent.
+    pub due: bool,
+}
+
+/// How a tenant is named in a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantLabel {
+    pub name: String,
+    /// The catalog's label (`Jtek`, `Jet Hub`…).
+    pub product: String,
+}
+
+/// The mailer's durable state and its in-memory mirror.
+pub struct MailerState {
+    tree: sled::Tree,
+    checkpoint: u64,
+    invitations: BTreeMap<InvitationId, OpenInvitation>,
+    tenants: HashMap<TenantId, TenantLabel>,
+}
+
+impl MailerState {
+    /// Reads the state a previous run left in `tree` (empty on the first run).
+    pub fn load(tree: sled::Tree) -> Result<MailerState, MailerError> {
+        let checkpoint = match tree.get(CHECKPOINT_KEY)? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| MailerError::CorruptState("checkpoint".into()))?,
+            ),
+            None => 0,
+        };
+        let mut invitations = BTreeMap::new();
+        for entry in tree.scan_prefix(INVITATION_PREFIX) {
+            let (_, value) = entry?;
+            let invitation: OpenInvitation = serde_json::from_slice(&value)
+                .map_err(|e| MailerError::CorruptState(format!("invitation: {e}")))?;
+            invitations.insert(invitation.invitation_id, invitation);
+        }
+        let mut tenants = HashMap::new();
+        for entry in tree.scan_prefix(TENANT_PREFIX) {
+            let (key, value) = entry?;
+            let id = uuid_after(&key, TENANT_PREFIX)
+                .ok_or_else(|| MailerError::CorruptState("tenant key".into()))?;
+            let label: TenantLabel = serde_json::from_slice(&value)
+                .map_err(|e| MailerError::CorruptState(format!("tenant: {e}")))?;
+            tenants.insert(TenantId(id), label);
+        }
+        Ok(MailerState {
+            tree,
+            checkpoint,
+            invitations,
+            tenants,
+        })
+    }
+
+    /// Position of the last event folded (0 before the first).
+    pub fn checkpoint(&self) -> u64 {
+        self.checkpoint
+    }
+
+    pub fn tenant(&self, tenant: TenantId) -> Option<&TenantLabel> {
+        self.tenants.get(&tenant)
+    }
+
+    pub fn invitation(&self, id: InvitationId) -> Option<&OpenInvitation> {
+        self.invitations.get(&id)
+    }
+
+    /// Invitations whose newest message is owed, oldest request first.
+    pub fn due(&self) -> Vec<OpenInvitation> {
+        let mut due: Vec<OpenInvitation> = self
+            .invitations
+            .values()
+            .filter(|i| i.due)
+            .cloned()
+            .collect();
+        due.sort_by_key(|i| i.position);
+        due
+    }
+
+    pub fn has_due(&self) -> bool {
+        self.invitations.values().any(|i| i.due)
+    }
+
+    /// Folds one event and moves the checkpoint to its position, atomically. An
+    /// event the mailer cannot decode only moves the checkpoint: it cannot be about
+    /// an invitation the mailer could act on anyway.
+    pub fn apply(&mut self, raw: &RawEnvelope) -> Result<(), MailerError> {
+        let mut batch = sled::Batch::default();
+        match raw.decode() {
+            Ok(envelope) => self.fold(raw.tenant_id, raw.position, &envelope.event, &mut batch)?,
+            Err(e) => tracing::warn!(
+                position = raw.position,
+                event_type = %raw.event_type,
+                error = %e,
+                "mailer skips an event it cannot decode"
+            ),
+        }
+        batch.insert(CHECKPOINT_KEY, &raw.position.to_be_bytes());
+        self.tree.apply_batch(batch)?;
+        self.checkpoint = raw.position;
+        Ok(())
+    }
+
+    /// Records that the owed message for `id` went out (or can never go out).
+    pub fn settle(&mut self, id: InvitationId) -> Result<(), MailerError> {
+        if let Some(invitation) = self.invitations.get_mut(&id) {
+            invitation.due = false;
+            let value = to_json(invitation)?;
+            self.tree.insert(invitation_key(id), value)?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything written so far survive a crash.
+    pub async fn flush(&self) -> Result<(), MailerError> {
+        self.tree.flush_async().await?;
+        Ok(())
+    }
+
+    fn fold(
+        &mut self,
+        tenant: TenantId,
+        position: u64,
+        event: &Event,
+        batch: &mut sled::Batch,
+    ) -> Result<(), MailerError> {
+        match event {
+            Event::TenantCreated(e) => {
+                let label = TenantLabel {
+                    name: e.name.clone(),
+                    product: e.catalog.label.clone(),
+                };
+                batch.insert(tenant_key(tenant), to_json(&label)?);
+                self.tenants.insert(tenant, label);
+            }
+            Event::CatalogDefined(e) => {
+                if let Some(label) = self.tenants.get_mut(&tenant) {
+                    label.product = e.catalog.label.clone();
+                    batch.insert(tenant_key(tenant), to_json(label)?);
+                }
+            }
+            Event::UserInvited(e) => {
+                let invitation = OpenInvitation {
+                    tenant_id: tenant,
+                    invitation_id: e.invitation_id,
+                    user_id: e.user_id,
+                    email: e.email.clone(),
+                    display_name: e.display_name.clone(),
+                    nonce: e.nonce.clone(),
+                    expires_at: e.expires_at,
+                    position,
+                    resent: false,
+                    due: true,
+                };
+                self.put(invitation, batch)?;
+            }
+            Event::InvitationResent(e) => {
+                // A resend of an invitation the mailer never saw open (accepted,
+                // canceled, or older than this mailer's state) has no address to go to.
+                if let Some(open) = self.invitations.get(&e.invitation_id) {
+                    let invitation = OpenInvitation {
+                        nonce: e.nonce.clone(),
+                        expires_at: e.expires_at,
+                        position,
+                        resent: true,
+                        due: true,
+                        ..open.clone()
+                    };
+                    self.put(invitation, batch)?;
+                }
+            }
+            Event::InvitationAccepted(e) => self.close(e.invitation_id, batch),
+            Event::InvitationCanceled(e) => self.close(e.invitation_id, batch),
+            Event::UserDeactivated(e) => {
+                let ids: Vec<InvitationId> = self
+                    .invitations
+                    .values()
+                    .filter(|i| i.user_id == e.user_id && i.tenant_id == tenant)
+                    .map(|i| i.invitation_id)
+                    .collect();
+                for id in ids {
+                    self.close(id, batch);
+                }
+            }
+            Event::ProfileUpdated(e) => {
+                let ids: Vec<InvitationId> = self
+                    .invitations
+                    .values()
+                    .filter(|i| i.user_id == e.user_id && i.tenant_id == tenant)
+                    .map(|i| i.invitation_id)
+                    .collect();
+                for id in ids {
+                    if let Some(open) = self.invitations.get(&id) {
+                        let renamed = OpenInvitation {
+                            display_name: e.to.display_name.clone(),
+                            ..open.clone()
+                        };
+                        self.put(renamed, batch)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn put(
+        &mut self,
+        invitation: OpenInvitation,
+        batch: &mut sled::Batch,
+    ) -> Result<(), MailerError> {
+        batch.insert(
+            invitation_key(invitation.invitation_id),
+            to_json(&invitation)?,
+        );
+        self.invitations
+            .insert(invitation.invitation_id, invitation);
+        Ok(())
+    }
+
+    fn close(&mut self, id: InvitationId, batch: &mut sled::Batch) {
+        if self.invitations.remove(&id).is_some() {
+            batch.remove(invitation_key(id));
+        }
+    }
+}
+
+fn invitation_key(id: InvitationId) -> Vec<u8> {
+    [INVITATION_PREFIX, id.as_uuid().as_bytes()].concat()
+}
+
+fn tenant_key(id: TenantId) -> Vec<u8> {
+    [TENANT_PREFIX, id.as_uuid().as_bytes()].concat()
+}
+
+fn uuid_after(key: &[u8], prefix: &[u8]) -> Option<uuid::Uuid> {
+    key.strip_prefix(prefix)
+        .and_then(|rest| uuid::Uuid::from_slice(rest).ok())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, MailerError> {
+    serde_json::to_vec(value).map_err(|e| MailerError::CorruptState(e.to_string()))
+}

@@ -1,0 +1,63 @@
+//! What the mailer logs while it retries and sends: never the token or the link.
+//! Alone in its own test binary, because a thread-local log subscriber only sees
+//! everything when no other test shares the process.
+
+mod consumer_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use consumer_support::outbox::{mac, mint, start, wait_for};
+use consumer_support::{TenantFixture, tenant_created, user_invited};
+
+/// Collects what the mailer logs, to check what it must never say.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn neither_the_token_nor_the_link_is_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    std::fs::write(&outbox, b"in the way").unwrap();
+    let (_log_dir, log) = consumer_support::embedded_log();
+    let mut acme = TenantFixture::new(0xac);
+    acme.append(&*log, tenant_created("Acme", "jtek")).await;
+    acme.append(
+        &*log,
+        user_invited(11, 101, "ada@example.com", "Ada", "n-ada"),
+    )
+    .await;
+    let db = sled::open(dir.path().join("state")).unwrap();
+    let running = start(log.clone(), &db, &outbox);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::remove_file(&outbox).unwrap();
+    let sent = wait_for(&outbox, 1).await;
+    running.stop().await;
+
+    let (tenant, invitation, nonce) = &sent[0].token;
+    let token = mint()(*tenant, *invitation, nonce);
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("invitation message not sent"), "{logs}");
+    assert!(logs.contains("invitation message sent"), "{logs}");
+    assert!(!logs.contains(&token), "{logs}");
+    assert!(!logs.contains(&mac(*tenant, *invitation, nonce)), "{logs}");
+    assert!(!logs.contains("accept?token"), "{logs}");
+}
