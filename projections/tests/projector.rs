@@ -1,17 +1,23 @@
 //! The projector against a real event log: catch up, go live, read your writes,
-//! poison events, stop and resume, a crash between batches. Every case runs on
-//! the embedded log and on JetStream (a private nats-server per test).
+//! poison events, stop and resume, a crash between batches, and every view read
+//! through the projector. Every case runs on the embedded log and on JetStream (a
+//! private nats-server per test).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use pretty_assertions::assert_eq;
-use rollcall_aggregates::testing::{OWNER, TENANT, catalogs, joined, tenant_created, user};
-use rollcall_events::log::EmbeddedLog;
+use rollcall_aggregates::testing::{
+    OWNER, TENANT, catalogs, invited, joined, tenant_created, user,
+};
+use rollcall_aggregates::{CheckRequest, Command, MemberStatus, Resource, check};
+use rollcall_events::log::{EmbeddedLog, JetStreamConfig, JetStreamLog};
 use rollcall_events::{Actor, Appended, EventLog, EventStream, LogError, RawEnvelope, TenantId};
+use rollcall_events::{Permission, RoleKey};
 use rollcall_projections::testing::{History, busy_history};
 use rollcall_projections::{AuditQuery, ProjectionError, Projections, WaitTimeout};
+use rollcall_tests::NatsServer;
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -284,6 +290,178 @@ async fn survives_a_crash_between_batches(log: Arc<dyn EventLog>) {
     assert_eq!(positions, (1..=head).collect::<Vec<_>>());
 }
 
+/// Every view, fed through the projector from the log, reads as specified and is
+/// byte for byte what folding the same events directly gives.
+async fn every_view_through_the_projector(log: Arc<dyn EventLog>) {
+    let mut h = History::new();
+    let owner = Actor::User(OWNER);
+    let mut catalog = catalogs::small();
+    catalog.areas[1].platform = Some("projects".to_owned());
+    h.push(TENANT, Actor::Operator, tenant_created(catalog));
+    h.decide(
+        TENANT,
+        owner,
+        Command::CreateRole {
+            role: RoleKey::from("field"),
+            label: "Field".to_owned(),
+            grants: vec![
+                Permission::from("contacts.*"),
+                Permission::from("projects.view"),
+                Permission::from("projects.edit"),
+            ],
+        },
+    )
+    .expect("custom role accepted");
+    for n in 2..=4 {
+        for e in joined(user(n), &["field"]) {
+            h.push(TENANT, owner, e);
+        }
+    }
+    h.push(TENANT, owner, invited(user(5), &["viewer"]));
+    h.decide(
+        TENANT,
+        owner,
+        Command::UpdateRole {
+            role: RoleKey::from("field"),
+            label: "Field".to_owned(),
+            grants: vec![Permission::from("contacts.*")],
+        },
+    )
+    .expect("role update accepted");
+    h.decide(
+        TENANT,
+        owner,
+        Command::DeactivateUser {
+            user_id: user(4),
+            reassign_to: None,
+        },
+    )
+    .expect("deactivation accepted");
+    let head = append_all(log.as_ref(), &h.events).await;
+
+    let dir = TempDir::new().unwrap();
+    let p = open(&dir);
+    let projector = p.spawn(log.clone());
+    p.wait_for(head, WAIT).await.unwrap();
+    projector.stop().await.unwrap();
+
+    let statuses: Vec<_> = p
+        .users(TENANT, None)
+        .into_iter()
+        .map(|u| (u.user_id, u.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (OWNER, MemberStatus::Active),
+            (user(2), MemberStatus::Active),
+            (user(3), MemberStatus::Active),
+            (user(4), MemberStatus::Deactivated),
+            (user(5), MemberStatus::Invited),
+        ]
+    );
+    let member = p.user(TENANT, user(2)).unwrap();
+    let held: Vec<_> = member
+        .effective
+        .iter()
+        .map(|e| e.permission.as_str())
+        .collect();
+    assert_eq!(
+        held,
+        vec!["contacts.delete", "contacts.edit", "contacts.view"]
+    );
+    assert_eq!(p.user(TENANT, user(4)).unwrap().user.display_name, "User 4");
+    assert_eq!(p.catalog(TENANT).unwrap().roles.len(), 5);
+    let updated = p
+        .audit(
+            TENANT,
+            &AuditQuery {
+                event_type: Some("role.updated".to_owned()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // Three active holders lose the project permissions the role no longer grants.
+    assert_eq!(updated.entries[0].access_delta.len(), 3);
+    assert_eq!(
+        updated.entries[0].access_delta[0].lost,
+        vec![
+            Permission::from("projects.edit"),
+            Permission::from("projects.view")
+        ]
+    );
+    let by_target = p
+        .audit(
+            TENANT,
+            &AuditQuery {
+                user: Some(user(4)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(by_target.entries.len(), 3);
+    assert_eq!(p.platforms(TENANT).get("projects"), Some(&1));
+    let team = h.team(TENANT);
+    let request = CheckRequest {
+        user_id: user(3),
+        permission: Permission::from("contacts.delete"),
+        resource: Resource::default(),
+        source_ip: None,
+    };
+    assert!(p.check(TENANT, &request).allowed);
+    assert_eq!(p.check(TENANT, &request), check(&team, &request));
+    assert!(p.quarantined().is_empty());
+
+    let direct = rollcall_projections::testing::projections();
+    direct.apply(h.events.clone()).unwrap();
+    assert_eq!(p.state_hash(), direct.state_hash());
+}
+
+/// Two gateways, each with its own projections on the same log: a write taken by
+/// one is readable on the other once it waits for the write's position.
+async fn any_gateway_reads_the_writes(log: Arc<dyn EventLog>) {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (a, b) = (open(&dir_a), open(&dir_b));
+    let (pa, pb) = (a.spawn(log.clone()), b.spawn(log.clone()));
+    let mut h = History::new();
+    h.push(TENANT, Actor::Operator, tenant_created(catalogs::small()));
+    let mut last = append_all(log.as_ref(), &h.events).await;
+    for n in 2..=6 {
+        for e in joined(user(n), &["viewer"]) {
+            h.push(TENANT, Actor::User(OWNER), e);
+        }
+        last = append_all(log.as_ref(), &h.events[h.events.len() - 2..]).await;
+        b.wait_for(last, WAIT).await.unwrap();
+        assert!(b.user(TENANT, user(n)).is_some(), "member {n} not yet on b");
+    }
+    a.wait_for(last, WAIT).await.unwrap();
+    pa.stop().await.unwrap();
+    pb.stop().await.unwrap();
+    assert_eq!(a.state_hash(), b.state_hash());
+}
+
+struct JetStream {
+    _server: NatsServer,
+    log: Arc<dyn EventLog>,
+}
+
+impl JetStream {
+    async fn new() -> JetStream {
+        let server = NatsServer::start();
+        let log = JetStreamLog::connect(JetStreamConfig {
+            url: server.url(),
+            request_timeout: Duration::from_secs(5),
+            ..JetStreamConfig::default()
+        })
+        .await
+        .expect("JetStream log connects");
+        JetStream {
+            _server: server,
+            log: Arc::new(log),
+        }
+    }
+}
+
 struct Embedded {
     _dir: TempDir,
     log: Arc<dyn EventLog>,
@@ -309,10 +487,22 @@ macro_rules! cases {
                 }
             )*
         }
+        mod jetstream {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let backend = JetStream::new().await;
+                    super::$case(backend.log.clone()).await;
+                }
+            )*
+        }
     };
 }
 
 cases!(
+    any_gateway_reads_the_writes,
+    every_view_through_the_projector,
     follows_live_and_reads_its_writes,
     catches_up_then_goes_live,
     quarantines_what_it_cannot_decode,
