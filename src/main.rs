@@ -40,6 +40,10 @@ enum Cmd {
         /// Log as JSON lines.
         #[arg(long)]
         json_logs: bool,
+        /// Do not run the invitation mailer here (with several gateways on one
+        /// JetStream, run it on exactly one of them).
+        #[arg(long)]
+        no_mailer: bool,
     },
     /// Mint a JWT to try things (signed with the server's JWT secret).
     Token {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
             nats_replicas,
             query_wait_ms,
             json_logs,
+            no_mailer,
         } => {
             rollcall_gateway::telemetry::init_logging(json_logs);
             let config = Config {
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
                 jwt_secret: env("ROLLCALL_JWT_SECRET"),
                 smtp_url: env("ROLLCALL_SMTP_URL"),
                 public_url: env("ROLLCALL_PUBLIC_URL"),
+                mailer: !no_mailer,
                 http: HttpConfig {
                     query_wait: Duration::from_millis(query_wait_ms),
                     ..HttpConfig::default()

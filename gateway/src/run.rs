@@ -32,6 +32,8 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     pub smtp_url: Option<String>,
     pub public_url: Option<String>,
+    /// Run the invitation mailer in this process.
+    pub mailer: bool,
     pub http: HttpConfig,
 }
 
@@ -55,6 +57,8 @@ pub enum RunError {
     NoJwtSecret,
     #[error("cannot open the event log: {0}")]
     Log(#[from] rollcall_events::LogError),
+    #[error("cannot start the invitation mailer in {path}: {message}")]
+    Mailer { path: PathBuf, message: String },
     #[error("cannot open the projections in {path}: {message}")]
     Projections { path: PathBuf, message: String },
     #[error("cannot listen on {addr}: {source}")]
@@ -160,6 +164,54 @@ pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections
     rollcall_projections::Projections::open(db).map_err(|e| err(e.to_string()))
 }
 
+/// Starts the invitation mailer over the log: SMTP when `ROLLCALL_SMTP_URL` is set,
+/// otherwise `.eml` files in `<data-dir>/outbox/`. Its checkpoint lives in its own
+/// sled database under `<data-dir>/mailer`.
+fn start_mailer(
+    config: &Config,
+    secrets: &crate::auth::Secrets,
+    log: Arc<dyn rollcall_events::EventLog>,
+) -> Result<
+    (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ),
+    RunError,
+> {
+    use crate::mailer::{Mailer, MailerConfig, MintToken};
+    let path = config.data_dir.join("mailer");
+    let err = |message: String| RunError::Mailer {
+        path: path.clone(),
+        message,
+    };
+    let db = sled::open(&path).map_err(|e| err(e.to_string()))?;
+    let tree = db.open_tree("mailer.v1").map_err(|e| err(e.to_string()))?;
+    let key = secrets.invite_key();
+    let mint: MintToken = Arc::new(move |tenant, invitation, nonce: &str| {
+        crate::invite_token::mint(&key, tenant, invitation, nonce)
+    });
+    let mailer_config = MailerConfig {
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.listen)),
+        smtp_url: config.smtp_url.clone(),
+        outbox_dir: config.data_dir.join("outbox"),
+        from: "Rollcall <no-reply@rollcall.invalid>".to_owned(),
+    };
+    let mailer = Mailer::new(mailer_config, mint).map_err(|e| err(e.to_string()))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        if let Err(e) = mailer.run(log, tree, shutdown).await {
+            tracing::error!(error = %e, "the invitation mailer stopped");
+        }
+    });
+    Ok((stop, task))
+}
+
 /// Runs the server until ctrl-c or SIGTERM, then drains in-flight requests.
 pub async fn serve(config: Config) -> Result<(), RunError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| RunError::DataDir {
@@ -178,6 +230,12 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let projections = open_projections(&config.data_dir.join("projections"))?;
     let projector = projections.spawn(log.clone());
     let read: Arc<dyn ReadModel> = Arc::new(ProjectionsRead::new(projections.clone()));
+    let (mailer_stop, mailer_task) = if config.mailer {
+        let (stop, task) = start_mailer(&config, &secrets, log.clone())?;
+        (Some(stop), Some(task))
+    } else {
+        (None, None)
+    };
     let service = Arc::new(CommandService::new(log));
     let state = AppState::new(service, read, secrets, config.http.clone());
     let app = router(state);
@@ -195,6 +253,10 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         .map_err(RunError::Serve)?;
     if let Err(e) = projector.stop().await {
         tracing::warn!(error = %e, "the projector stopped with an error");
+    }
+    if let (Some(stop), Some(task)) = (mailer_stop, mailer_task) {
+        let _ = stop.send(());
+        let _ = task.await;
     }
     tracing::info!("rollcall stopped");
     Ok(())
