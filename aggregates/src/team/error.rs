@@ -22,7 +22,8 @@ pub enum DomainError {
     #[error("{actor} may not {action}")]
     Forbidden { actor: Actor, action: &'static str },
     #[error(
-        "the change would leave the tenant without an active admin (admins losing access: {admins:?})"
+        "the change would leave the tenant without an active admin (admins losing access: {})",
+        list(admins)
     )]
     LastActiveAdmin { admins: Vec<UserId> },
     #[error("{actor} may not grant `{permission}`, which it does not hold itself")]
@@ -203,4 +204,13 @@ impl DomainError {
             _ => 422,
         }
     }
+}
+
+/// `a, b, c` for messages (ids print as plain uuids, not `UserId(…)`).
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
