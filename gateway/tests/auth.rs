@@ -200,11 +200,15 @@ async fn the_event_stream_needs_the_events_scope() {
     h.get(&path, &owner)
         .await
         .problem(StatusCode::FORBIDDEN, "forbidden");
-    // Past auth, the stream itself is not wired in yet.
     let scoped = h.jwt(t.id, t.owner, Some("events"), false);
-    h.get(&path, &scoped)
-        .await
-        .problem(StatusCode::NOT_IMPLEMENTED, "not-implemented");
+    let (status, content_type, first) = h.open_stream(&path, &scoped).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    assert!(first.contains("event: tenant.created"), "{first}");
+    assert!(first.contains("id: 1"), "{first}");
 }
 
 #[tokio::test]

@@ -157,6 +157,10 @@ fn main() {
     let log = Arc::new(EmbeddedLog::from_db(db.clone()).expect("log"));
     let last = s.raw.last().expect("events").occurred_at;
     let first = s.raw[0].occurred_at;
+    let total = s.raw.len();
+    // The generated history is only needed to fill the log: free it, so the
+    // export's memory below is measured against what the process really holds.
+    drop(s);
     let instants = [
         ("near the head", last - chrono::Duration::seconds(7)),
         ("in the middle", first + (last - first) / 2),
@@ -185,16 +189,38 @@ fn main() {
             .await
             .expect("verify");
         assert!(report.is_intact());
-        println!("verify {} events: {:?}", s.raw.len(), started.elapsed());
-        let started = Instant::now();
-        let summary = export_log(
-            log.as_ref(),
-            &ExportFilter::default(),
-            ExportFormat::Csv,
-            std::io::sink(),
-        )
-        .await
-        .expect("export");
-        println!("export {} events as CSV: {:?}", summary.written, started.elapsed());
+        println!("verify {total} events: {:?}", started.elapsed());
+        for (label, format) in [("CSV", ExportFormat::Csv), ("JSONL", ExportFormat::Jsonl)] {
+            let baseline = reset_peak_rss();
+            let started = Instant::now();
+            let summary = export_log(log.as_ref(), &ExportFilter::default(), format, std::io::sink())
+                .await
+                .expect("export");
+            let elapsed = started.elapsed();
+            match (baseline, status_kib("VmHWM")) {
+                (Some(base), Some(peak)) => println!(
+                    "export {} events as {label}: {elapsed:?}; resident before {} MiB, peak during {} MiB (+{} MiB)",
+                    summary.written,
+                    base / 1024,
+                    peak / 1024,
+                    peak.saturating_sub(base) / 1024
+                ),
+                _ => println!("export {} events as {label}: {elapsed:?}", summary.written),
+            }
+        }
     });
+}
+
+/// Resets the kernel's peak-RSS mark (`/proc/self/clear_refs` = 5) and returns the
+/// resident size now, in KiB; `None` where /proc does not offer it.
+fn reset_peak_rss() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    status_kib("VmRSS")
+}
+
+/// A `/proc/self/status` field in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -209,6 +209,40 @@ impl Harness {
         }
     }
 
+    /// Opens a streaming answer (SSE) and reads only its head and first frame,
+    /// bounded in time: (status, content type, first frame's text).
+    pub async fn open_stream(&self, path: &str, token: &str) -> (StatusCode, String, String) {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        let response = self
+            .app
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut body = response.into_body();
+        let first = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream sends a first frame in time");
+        let text = first
+            .and_then(|f| f.ok())
+            .and_then(|f| f.into_data().ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        (status, content_type, text)
+    }
+
     pub async fn raw(&self, request: Request<Body>) -> Answer {
         let response = self
             .app
