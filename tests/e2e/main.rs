@@ -4,6 +4,8 @@
 mod gateway_auth;
 mod gateway_consistency;
 mod gateway_endpoints;
+mod gateway_events;
+mod gateway_nats_outage;
 mod invitations;
 mod smoke;
 mod support;
