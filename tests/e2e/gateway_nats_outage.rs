@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::support::{Backend, Harness, call_at};
 
 const CLIENTS: usize = 6;
-const PER_CLIENT: usize = 60;
+const PER_CLIENT: usize = 400;
 /// Longer than any answer may take: beyond it the request hangs.
 const ANSWER_LIMIT: Duration = Duration::from_secs(20);
 
@@ -77,7 +77,8 @@ async fn nats_killed_and_restarted_under_load() {
 
     tokio::time::sleep(Duration::from_millis(700)).await;
     tokio::task::block_in_place(|| h.nats.as_mut().expect("nats").kill());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Longer than the server waits for the log (5 s): commands sent now must give up.
+    tokio::time::sleep(Duration::from_secs(7)).await;
     tokio::task::block_in_place(|| h.nats.as_mut().expect("nats").restart());
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.store(true, Ordering::Relaxed);
