@@ -1,6 +1,11 @@
 //! End-to-end tests: the real `rollcall` binary, driven over HTTP, on the embedded
 //! log and on a nats-server each test starts for itself.
 
+mod gateway_auth;
+mod gateway_consistency;
+mod gateway_endpoints;
+mod gateway_events;
+mod gateway_nats_outage;
 mod invitations;
 mod smoke;
 mod support;

@@ -2,9 +2,13 @@
 
 #![allow(dead_code)] // shared by test modules; each uses a part
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode};
 use rollcall_tests::{NatsServer, RollcallServer, ServerOptions, server::OPERATOR_TOKEN};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The log under the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +42,8 @@ impl Harness {
         }
     }
 
-    /// Sends `body` (if any) with `token` and returns status and JSON answer
-    /// (`Value::Null` for an empty body).
+    /// Sends `body` (if any) with `token` (none when empty) and returns status and
+    /// JSON answer (`Value::Null` for an empty body).
     pub async fn call(
         &self,
         method: Method,
@@ -47,23 +51,93 @@ impl Harness {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{}", self.server.url(), path))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request reaches the server");
-        let status = response.status();
-        let bytes = response.bytes().await.expect("answer body");
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
+        let (status, _, json) = self.call_with(method, path, token, body, &[]).await;
         (status, json)
+    }
+
+    /// Like [`Harness::call`] with extra request headers; also returns the answer's headers.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Value) {
+        call_at(
+            &self.http,
+            &self.server.url(),
+            method,
+            path,
+            token,
+            body,
+            headers,
+        )
+        .await
+    }
+
+    /// Invites `email` with `roles` and accepts through the `.eml` link (the
+    /// `nth` message of the outbox, counting from 1); returns the member's id once
+    /// the projections show the member.
+    pub async fn add_member(
+        &self,
+        tenant: &str,
+        admin: &str,
+        email: &str,
+        roles: &[&str],
+        nth: usize,
+    ) -> String {
+        let (status, invited) = self
+            .post(
+                &format!("/v1/tenants/{tenant}/invitations"),
+                admin,
+                json!({"email": email, "display_name": email, "roles": roles}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "invite: {invited}");
+        let user = invited["user_id"].as_str().expect("user_id").to_owned();
+        let token = token_from_outbox(self.server.data_dir(), nth);
+        let (status, accepted) = self
+            .post("/v1/invitations/accept", "", json!({"token": token}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "accept: {accepted}");
+        // Read your writes: the projections have the member before this returns.
+        let (status, _) = self
+            .get(
+                &format!(
+                    "/v1/tenants/{tenant}/users/{user}?min_position={}",
+                    accepted["position"]
+                ),
+                OPERATOR_TOKEN,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        user
+    }
+
+    /// Every audit entry of `tenant` (follows `next_cursor`).
+    pub async fn audit(&self, tenant: &str, query: &str) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/tenants/{tenant}/audit?limit=500{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (status, answer) = self.get(&path, OPERATOR_TOKEN).await;
+            assert_eq!(status, StatusCode::OK, "audit: {answer}");
+            entries.extend(
+                answer["entries"]
+                    .as_array()
+                    .expect("entries")
+                    .iter()
+                    .cloned(),
+            );
+            match answer["next_cursor"].as_str() {
+                Some(c) if !c.is_empty() => cursor = Some(c.to_owned()),
+                _ => return entries,
+            }
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
@@ -100,6 +174,96 @@ impl Harness {
     pub fn token(&self, tenant: &str, user: &str) -> String {
         self.server.token(tenant, user, None, false)
     }
+}
+
+/// Sends one request to the server at `base`; returns status, headers and JSON.
+pub async fn call_at(
+    http: &Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
+    let mut request = http.request(method, format!("{base}{path}"));
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request reaches the server");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("answer body");
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, headers, json)
+}
+
+/// The stable slug of a problem answer: the last path segment of its `type`.
+pub fn slug(problem: &Value) -> &str {
+    problem["type"]
+        .as_str()
+        .and_then(|t| t.rsplit('/').next())
+        .unwrap_or("")
+}
+
+/// Waits for the outbox to hold `count` messages and returns the token of the newest.
+pub fn token_from_outbox(data_dir: &Path, count: usize) -> String {
+    let outbox = data_dir.join("outbox");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut files: Vec<_> = std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        if files.len() >= count {
+            let text = std::fs::read_to_string(&files[count - 1]).expect("read .eml");
+            let body = quoted_printable_decode(&text);
+            let start = body.find("token=").expect("accept link in the message") + 6;
+            return body[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+        }
+        assert!(Instant::now() < deadline, "no invitation in {outbox:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The message body is quoted-printable: soft line breaks end in `=`, and `=XX`
+/// stands for a byte.
+fn quoted_printable_decode(text: &str) -> String {
+    let unfolded = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = unfolded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&unfolded[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[allow(unused_imports)]
