@@ -2,5 +2,7 @@
 //! log and on a nats-server each test starts for itself.
 
 mod invitations;
+mod jethub;
+mod jobtracker;
 mod smoke;
 mod support;
