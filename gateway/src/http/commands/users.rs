@@ -240,7 +240,7 @@ pub async fn reactivate(
 }
 
 /// Records a login (the team page's "last login"); called by the product's
-/// sign-in flow with the member's own token or with the team permission.
+/// sign-in flow with the member's own token or with the operator token.
 #[utoipa::path(post, path = "/v1/tenants/{t}/users/{u}/logins", tag = "users",
     params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<LoginRequest>),
