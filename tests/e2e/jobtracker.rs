@@ -247,6 +247,20 @@ async fn login_from_anywhere_off_restricts_to_listed_locations() {
         h.member(&t, &admin, &user, at).await["networks"],
         json!(["198.51.100.0/24", "2001:db8::/32"])
     );
+    // The login itself is refused outside the listed locations.
+    let logins = format!("/v1/tenants/{t}/users/{user}/logins");
+    let own = h.token(&t, &user);
+    for body in [json!({"source_ip": "203.0.113.5"}), json!({})] {
+        let (status, problem) = h.post(&logins, &own, body.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}: {problem}");
+        assert_eq!(slug(&problem), "network-not-allowed", "{body}: {problem}");
+    }
+    let (status, answer) = h
+        .post(&logins, &own, json!({"source_ip": "198.51.100.7"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let member = h.member(&t, &admin, &user, position(&answer)).await;
+    assert!(member["last_login_at"].is_string(), "{member}");
     // Back to "login from anywhere".
     let (status, answer) = h.put(&networks, &admin, json!({"cidrs": []})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
