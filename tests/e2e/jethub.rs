@@ -454,3 +454,51 @@ async fn admins_change_admins_but_not_the_last_one() {
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(slug(&problem), "last-admin");
 }
+
+#[tokio::test]
+async fn deselecting_admin_and_billing_makes_a_standard_user() {
+    let (h, t, _owner, admin) = account(Backend::Embedded).await;
+    let (user, _) = h
+        .join(
+            &t,
+            &admin,
+            "deb@example.com",
+            json!({"roles": ["account_admin", "billing_user"]}),
+        )
+        .await;
+    let (status, answer) = h
+        .put(
+            &format!("/v1/tenants/{t}/users/{user}/roles"),
+            &admin,
+            json!({"roles": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let member = h.member(&t, &admin, &user, position(&answer)).await;
+    assert_eq!(member["roles"], json!([]));
+    assert_eq!(
+        effective(&member),
+        ["numbers.view", "reports.view", "service_names.edit"]
+    );
+}
+
+#[tokio::test]
+async fn only_account_admins_manage_users() {
+    let (h, t, _owner, admin) = account(Backend::Embedded).await;
+    for (email, roles) in [
+        ("bea@example.com", json!(["billing_user"])),
+        ("stu@example.com", json!([])),
+    ] {
+        let (user, _) = h.join(&t, &admin, email, json!({"roles": roles})).await;
+        let token = h.server.token(&t, &user, None, true);
+        let (status, problem) = h
+            .post(
+                &format!("/v1/tenants/{t}/invitations"),
+                &token,
+                json!({"email": "new@example.com", "display_name": "New"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{email}: {problem}");
+        assert_eq!(slug(&problem), "forbidden", "{email}: {problem}");
+    }
+}

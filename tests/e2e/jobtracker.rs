@@ -341,3 +341,32 @@ async fn must_change_password_and_profile_links() {
         "[].deactivated_at" => insta::dynamic_redaction(redact_set),
     });
 }
+
+#[tokio::test]
+async fn taking_every_role_away_leaves_no_access() {
+    let (h, t, _owner, admin) = account().await;
+    role(
+        &h,
+        &t,
+        &admin,
+        "clerk",
+        &["accounts.read", "accounts.update"],
+    )
+    .await;
+    let (user, at) = h
+        .join(&t, &admin, "cal@example.com", json!({"roles": ["clerk"]}))
+        .await;
+    assert!(h.may(&t, &admin, at, &user, "accounts.update").await);
+    let (status, answer) = h
+        .put(
+            &format!("/v1/tenants/{t}/users/{user}/roles"),
+            &admin,
+            json!({"roles": []}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let at = position(&answer);
+    let member = h.member(&t, &admin, &user, at).await;
+    assert!(effective(&member).is_empty(), "{member}");
+    assert!(!h.may(&t, &admin, at, &user, "accounts.read").await);
+}
