@@ -591,7 +591,6 @@ async fn endpoints_of_later_libraries_answer_501_problems() {
             t.id, t.owner
         ),
         format!("/v1/tenants/{}/access-review", t.id),
-        format!("/v1/tenants/{}/events?from_position=0", t.id),
         format!("/v1/tenants/{}/checkpoints", t.id),
     ] {
         h.get(&path, OPERATOR)
