@@ -7,5 +7,7 @@ mod gateway_endpoints;
 mod gateway_events;
 mod gateway_nats_outage;
 mod invitations;
+mod jethub;
+mod jobtracker;
 mod smoke;
 mod support;

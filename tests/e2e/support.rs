@@ -219,6 +219,16 @@ pub fn slug(problem: &Value) -> &str {
 
 /// Waits for the outbox to hold `count` messages and returns the token of the newest.
 pub fn token_from_outbox(data_dir: &Path, count: usize) -> String {
+    outbox_token(data_dir, "", count)
+}
+
+/// Waits for the outbox to hold `count` messages for `invitation` and returns the
+/// token of the newest.
+pub fn invitation_token(data_dir: &Path, invitation: &str, count: usize) -> String {
+    outbox_token(data_dir, invitation, count)
+}
+
+fn outbox_token(data_dir: &Path, invitation: &str, count: usize) -> String {
     let outbox = data_dir.join("outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -226,6 +236,7 @@ pub fn token_from_outbox(data_dir: &Path, count: usize) -> String {
             .map(|d| {
                 d.filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .filter(|p| p.to_string_lossy().contains(invitation))
                     .collect()
             })
             .unwrap_or_default();
@@ -268,3 +279,134 @@ fn quoted_printable_decode(text: &str) -> String {
 
 #[allow(unused_imports)]
 pub use rollcall_tests::server::OPERATOR_TOKEN as OPERATOR;
+
+impl Harness {
+    /// Invites `email` with `body`'s roles/permissions/kind (merged over defaults)
+    /// using `admin`, and answers (user_id, invitation_id).
+    pub async fn invite(
+        &self,
+        tenant: &str,
+        admin: &str,
+        email: &str,
+        extra: Value,
+    ) -> (String, String) {
+        let mut body = serde_json::json!({"email": email, "display_name": email.split('@').next().unwrap_or(email)});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                body.insert(k.clone(), v.clone());
+            }
+        }
+        let (status, answer) = self
+            .post(&format!("/v1/tenants/{tenant}/invitations"), admin, body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "invite {email}: {answer}");
+        (
+            answer["user_id"].as_str().expect("user_id").to_owned(),
+            answer["invitation_id"]
+                .as_str()
+                .expect("invitation_id")
+                .to_owned(),
+        )
+    }
+
+    /// Accepts the newest invitation mail for `invitation`; answers the position.
+    pub async fn accept(&self, invitation: &str) -> u64 {
+        let token = invitation_token(self.server.data_dir(), invitation, 1);
+        let (status, answer) = self
+            .post(
+                "/v1/invitations/accept",
+                "",
+                serde_json::json!({"token": token}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "accept: {answer}");
+        answer["position"].as_u64().expect("position")
+    }
+
+    /// Invites and accepts; answers the new member's user_id and the position.
+    pub async fn join(
+        &self,
+        tenant: &str,
+        admin: &str,
+        email: &str,
+        extra: Value,
+    ) -> (String, u64) {
+        let (user, invitation) = self.invite(tenant, admin, email, extra).await;
+        let position = self.accept(&invitation).await;
+        (user, position)
+    }
+
+    /// The member view (with effective permissions), read at or after `position`.
+    pub async fn member(&self, tenant: &str, token: &str, user: &str, position: u64) -> Value {
+        let (status, answer) = self
+            .get(
+                &format!("/v1/tenants/{tenant}/users/{user}?min_position={position}"),
+                token,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "member {user}: {answer}");
+        answer
+    }
+
+    /// The team list, read at or after `position`.
+    pub async fn team(&self, tenant: &str, token: &str, position: u64) -> Vec<Value> {
+        let (status, answer) = self
+            .get(
+                &format!("/v1/tenants/{tenant}/users?min_position={position}"),
+                token,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "team: {answer}");
+        answer["users"].as_array().expect("users").clone()
+    }
+
+    /// `POST /check`, read at or after `position`; answers the whole check answer.
+    pub async fn check(&self, tenant: &str, token: &str, position: u64, body: Value) -> Value {
+        let (status, answer) = self
+            .post(
+                &format!("/v1/tenants/{tenant}/check?min_position={position}"),
+                token,
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "check: {answer}");
+        answer
+    }
+
+    /// Whether `user` may do `permission` (no resource, no source address).
+    pub async fn may(
+        &self,
+        tenant: &str,
+        token: &str,
+        position: u64,
+        user: &str,
+        permission: &str,
+    ) -> bool {
+        let answer = self
+            .check(
+                tenant,
+                token,
+                position,
+                serde_json::json!({"user_id": user, "permission": permission}),
+            )
+            .await;
+        answer["allowed"].as_bool().expect("allowed")
+    }
+}
+
+/// The permissions of a member view's `effective` list, sorted.
+pub fn effective(member: &Value) -> Vec<String> {
+    let mut out: Vec<String> = member["effective"]
+        .as_array()
+        .expect("effective")
+        .iter()
+        .map(|e| e["permission"].as_str().expect("permission").to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The position of a command answer.
+pub fn position(answer: &Value) -> u64 {
+    answer["position"].as_u64().expect("position")
+}

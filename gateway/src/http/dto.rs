@@ -137,6 +137,19 @@ pub struct DeactivateRequest {
     pub reassign_to: Option<UserId>,
 }
 
+/// Profile fields to change; an absent field is left as it is.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRequest {
+    pub display_name: Option<String>,
+    /// The member must change their password at the next login.
+    pub must_change_password: Option<bool>,
+    /// Links named by the catalog's `profile_links` (JobTracker: assignee,
+    /// salesperson) to the product's own records; replaces every link.
+    pub links: Option<BTreeMap<String, String>>,
+    pub reason: Option<String>,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {

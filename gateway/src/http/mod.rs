@@ -170,6 +170,10 @@ pub fn router(state: AppState) -> Router {
             put(commands::set_networks),
         )
         .route(
+            "/tenants/{t}/users/{u}/profile",
+            put(commands::update_profile),
+        )
+        .route(
             "/tenants/{t}/users/{u}/deactivate",
             post(commands::deactivate),
         )

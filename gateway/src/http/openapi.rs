@@ -30,6 +30,7 @@ use crate::views::*;
         commands::set_scope,
         commands::set_offices,
         commands::set_networks,
+        commands::update_profile,
         commands::deactivate,
         commands::reactivate,
         commands::record_login,
@@ -47,7 +48,7 @@ use crate::views::*;
     components(schemas(
         CreateTenantRequest, OwnerRequest, PlanRequest, CreateRoleRequest, UpdateRoleRequest,
         InviteRequest, ReasonRequest, AcceptRequest, RolesRequest, ToggleRequest, ScopeRequest,
-        OfficesRequest, NetworksRequest, DeactivateRequest, LoginRequest, ResourceRequest,
+        OfficesRequest, NetworksRequest, ProfileRequest, DeactivateRequest, LoginRequest, ResourceRequest,
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
         EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
         AccessDeltaAnswer,
@@ -80,7 +81,7 @@ mod tests {
     #[test]
     fn the_document_builds_with_every_route() {
         let doc = ApiDoc::openapi();
-        assert_eq!(doc.paths.paths.len(), 29);
+        assert_eq!(doc.paths.paths.len(), 30);
         let json = serde_json::to_value(&doc).unwrap_or_default();
         assert!(json["components"]["schemas"]["CommandAnswer"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());

@@ -1,5 +1,5 @@
 //! Commands about one member: roles, permission toggles, scopes, offices,
-//! networks, deactivation and reactivation, logins.
+//! networks, profile, deactivation and reactivation, logins.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -156,6 +156,36 @@ pub async fn set_networks(
     .await
 }
 
+#[utoipa::path(put, path = "/v1/tenants/{t}/users/{u}/profile", tag = "users",
+    params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = ProfileRequest,
+    responses((status = 200, body = CommandAnswer), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn update_profile(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ProfileRequest>,
+) -> Result<Response, ApiError> {
+    let command = Command::UpdateProfile {
+        user_id,
+        display_name: body.display_name,
+        must_change_password: body.must_change_password,
+        links: body.links,
+    };
+    run_admitted(
+        &state,
+        principal,
+        tenant,
+        command,
+        body.reason,
+        &headers,
+        StatusCode::OK,
+    )
+    .await
+}
+
 #[utoipa::path(post, path = "/v1/tenants/{t}/users/{u}/deactivate", tag = "users",
     params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<DeactivateRequest>),
@@ -210,7 +240,7 @@ pub async fn reactivate(
 }
 
 /// Records a login (the team page's "last login"); called by the product's
-/// sign-in flow with the member's own token or with the team permission.
+/// sign-in flow with the member's own token or with the operator token.
 #[utoipa::path(post, path = "/v1/tenants/{t}/users/{u}/logins", tag = "users",
     params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<LoginRequest>),
