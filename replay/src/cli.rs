@@ -203,8 +203,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct PubkeyArgs {
-    #[arg(long, default_value = "./rollcall-data")]
-    pub data_dir: PathBuf,
+    /// The key is `<data-dir>/checkpoint.key` on either backend.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// A failure that stops the command (exit code 2).
@@ -243,7 +244,7 @@ async fn dispatch(command: ReplayCommand) -> Result<ExitCode, Failure> {
         ReplayCommand::AccessReview(a) => access_review(a).await,
         ReplayCommand::Diff(a) => diff(a).await,
         ReplayCommand::Pubkey(a) => {
-            let signer = CheckpointSigner::load_or_create_in(&a.data_dir)?;
+            let signer = CheckpointSigner::load_or_create_in(&a.log.data_dir)?;
             println!("{}", signer.public_key_hex());
             Ok(ExitCode::SUCCESS)
         }

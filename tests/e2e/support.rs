@@ -2,6 +2,9 @@
 
 #![allow(dead_code)] // shared by test modules; each uses a part
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
 use reqwest::{Client, Method, StatusCode};
 use rollcall_tests::{NatsServer, RollcallServer, ServerOptions, server::OPERATOR_TOKEN};
 use serde_json::Value;
@@ -22,13 +25,18 @@ pub struct Harness {
 
 impl Harness {
     pub fn start(backend: Backend) -> Harness {
+        Harness::start_with_env(backend, Vec::new())
+    }
+
+    /// [`Harness::start`] with extra environment variables for the server.
+    pub fn start_with_env(backend: Backend, env: Vec<(String, String)>) -> Harness {
         let nats = match backend {
             Backend::Embedded => None,
             Backend::JetStream => Some(NatsServer::start()),
         };
         let options = ServerOptions {
             nats_url: nats.as_ref().map(|n| n.url()),
-            env: Vec::new(),
+            env,
         };
         let server = RollcallServer::start(env!("CARGO_BIN_EXE_rollcall"), options);
         Harness {
@@ -104,3 +112,52 @@ impl Harness {
 
 #[allow(unused_imports)]
 pub use rollcall_tests::server::OPERATOR_TOKEN as OPERATOR;
+
+/// Waits for the outbox to hold `count` messages and returns the token of the newest.
+pub fn token_from_outbox(data_dir: &Path, count: usize) -> String {
+    let outbox = data_dir.join("outbox");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut files: Vec<_> = std::fs::read_dir(&outbox)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        if files.len() >= count {
+            let text = std::fs::read_to_string(&files[count - 1]).expect("read .eml");
+            let body = quoted_printable_decode(&text);
+            let start = body.find("token=").expect("accept link in the message") + 6;
+            return body[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+        }
+        assert!(Instant::now() < deadline, "no invitation in {outbox:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The message body is quoted-printable: soft line breaks end in `=`, and `=XX`
+/// stands for a byte.
+fn quoted_printable_decode(text: &str) -> String {
+    let unfolded = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = unfolded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&unfolded[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
