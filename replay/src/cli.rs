@@ -472,8 +472,13 @@ async fn export(a: ExportArgs) -> Result<ExitCode, Failure> {
     let summary = export_log(opened.log.as_ref(), &filter, a.format, &mut w).await?;
     w.flush()?;
     drop(w);
-    if a.out.out.is_some() {
-        eprintln!("{summary:?}");
+    if let Some(path) = &a.out.out {
+        eprintln!(
+            "exported {} of {} events read to {}",
+            summary.written,
+            summary.scanned,
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
