@@ -50,6 +50,30 @@ async fn scenario(h: &Harness) -> Scenario {
         .post("/v1/invitations/accept", "", json!({"token": token}))
         .await;
     assert_eq!(status, StatusCode::OK, "{accepted}");
+    // As a plain `user` Vera has no team permission: her own answers only.
+    let vera_token = h.token(&tenant, &vera);
+    for path in [
+        format!("/v1/tenants/{tenant}/access-review"),
+        format!("/v1/tenants/{tenant}/access-diff?from=2026-01-01T00:00:00Z"),
+        format!("/v1/tenants/{tenant}/checkpoints"),
+        format!("/v1/tenants/{tenant}/users/{owner}/effective-permissions"),
+    ] {
+        let (status, problem) = h.get(&path, &vera_token).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {problem}");
+        assert!(
+            problem["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/forbidden")),
+            "{problem}"
+        );
+    }
+    let (status, own) = h
+        .get(
+            &format!("/v1/tenants/{tenant}/users/{vera}/effective-permissions"),
+            &vera_token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{own}");
     // Keep the change strictly after the acceptance, whatever the clock's grain.
     tokio::time::sleep(Duration::from_millis(20)).await;
     let (status, changed) = h
