@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn the_document_builds_with_every_route() {
         let doc = ApiDoc::openapi();
-        assert_eq!(doc.paths.paths.len(), 29);
+        assert_eq!(doc.paths.paths.len(), 30);
         let json = serde_json::to_value(&doc).unwrap_or_default();
         assert!(json["components"]["schemas"]["CommandAnswer"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());
