@@ -200,11 +200,24 @@ async fn the_event_stream_needs_the_events_scope() {
     h.get(&path, &owner)
         .await
         .problem(StatusCode::FORBIDDEN, "forbidden");
-    // Past auth, the stream itself is not wired in yet.
+    // Past auth the stream answers; only its head is read (it stays open).
     let scoped = h.jwt(t.id, t.owner, Some("events"), false);
-    h.get(&path, &scoped)
-        .await
-        .problem(StatusCode::NOT_IMPLEMENTED, "not-implemented");
+    let response = tower::ServiceExt::oneshot(
+        h.app.clone(),
+        axum::http::Request::get(&path)
+            .header("authorization", format!("Bearer {scoped}"))
+            .body(axum::body::Body::empty())
+            .expect("request"),
+    )
+    .await
+    .expect("the router never fails");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/event-stream")
+    );
 }
 
 #[tokio::test]
