@@ -44,6 +44,14 @@ enum Cmd {
         /// JetStream, run it on exactly one of them).
         #[arg(long)]
         no_mailer: bool,
+        /// How often the checkpoint publisher signs the tenant heads that moved,
+        /// in milliseconds (and once more on shutdown).
+        #[arg(
+            long,
+            env = "ROLLCALL_CHECKPOINT_INTERVAL_MS",
+            default_value_t = 30_000
+        )]
+        checkpoint_interval_ms: u64,
     },
     /// Mint a JWT to try things (signed with the server's JWT secret).
     Token {
@@ -62,11 +70,8 @@ enum Cmd {
         #[arg(long, default_value = "./rollcall-data")]
         data_dir: PathBuf,
     },
-    /// Rebuild, verify, export, as-of, access-review, diff.
-    Replay {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    /// Compliance: rebuild, verify, export, as-of, access-review, diff, pubkey.
+    Replay(rollcall_replay::cli::ReplayArgs),
 }
 
 fn env(name: &str) -> Option<String> {
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
             query_wait_ms,
             json_logs,
             no_mailer,
+            checkpoint_interval_ms,
         } => {
             rollcall_gateway::telemetry::init_logging(json_logs);
             let config = Config {
@@ -96,6 +102,7 @@ fn main() -> ExitCode {
                 smtp_url: env("ROLLCALL_SMTP_URL"),
                 public_url: env("ROLLCALL_PUBLIC_URL"),
                 mailer: !no_mailer,
+                checkpoint_interval: Duration::from_millis(checkpoint_interval_ms.max(1)),
                 http: HttpConfig {
                     query_wait: Duration::from_millis(query_wait_ms),
                     ..HttpConfig::default()
@@ -148,9 +155,6 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Replay { .. } => {
-            eprintln!("rollcall replay: not yet available");
-            ExitCode::from(2)
-        }
+        Cmd::Replay(args) => rollcall_replay::cli::run(args),
     }
 }

@@ -10,9 +10,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rollcall_events::EventLog;
-use rollcall_events::log::embedded::EmbeddedLog;
-use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
 use thiserror::Error;
 
 use crate::auth::Secrets;
@@ -34,6 +31,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Run the invitation mailer in this process.
     pub mailer: bool,
+    /// How often the checkpoint publisher signs the tenant heads that moved.
+    pub checkpoint_interval: std::time::Duration,
     pub http: HttpConfig,
 }
 
@@ -57,6 +56,10 @@ pub enum RunError {
     NoJwtSecret,
     #[error("cannot open the event log: {0}")]
     Log(#[from] rollcall_events::LogError),
+    #[error("{0}")]
+    Open(#[from] rollcall_replay::open::OpenError),
+    #[error("checkpoint key: {0}")]
+    CheckpointKey(#[from] rollcall_replay::CheckpointError),
     #[error("cannot start the invitation mailer in {path}: {message}")]
     Mailer { path: PathBuf, message: String },
     #[error("cannot open the projections in {path}: {message}")]
@@ -138,20 +141,17 @@ pub fn secrets(config: &Config) -> Result<(Secrets, Option<String>), RunError> {
     ))
 }
 
-/// Opens the log the configuration names.
-pub async fn open_log(config: &Config) -> Result<Arc<dyn EventLog>, RunError> {
-    match &config.nats_url {
-        Some(url) => {
-            let log = JetStreamLog::connect(JetStreamConfig {
-                url: url.clone(),
-                replicas: config.nats_replicas.max(1),
-                ..JetStreamConfig::default()
-            })
-            .await?;
-            Ok(Arc::new(log))
-        }
-        None => Ok(Arc::new(EmbeddedLog::open(&config.data_dir.join("log"))?)),
-    }
+/// Opens the log the configuration names, with its checkpoint and snapshot stores
+/// (`replay rollcall …` opens it the same way: [`rollcall_replay::open`]).
+pub async fn open_log(config: &Config) -> Result<rollcall_replay::open::OpenedLog, RunError> {
+    Ok(
+        rollcall_replay::open::open_log(&rollcall_replay::open::LogLocation {
+            data_dir: config.data_dir.clone(),
+            nats_url: config.nats_url.clone(),
+            nats_replicas: config.nats_replicas,
+        })
+        .await?,
+    )
 }
 
 /// Opens (or creates) this gateway's projections.
@@ -226,7 +226,21 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
             config.data_dir.join(OPERATOR_TOKEN_FILE).display()
         );
     }
-    let log = open_log(&config).await?;
+    let opened = open_log(&config).await?;
+    let log = opened.log.clone();
+    let signer = Arc::new(rollcall_replay::CheckpointSigner::load_or_create_in(
+        &config.data_dir,
+    )?);
+    let (checkpoints_stop, checkpoints_stopped) = tokio::sync::oneshot::channel::<()>();
+    let checkpoints_task = tokio::spawn(rollcall_replay::publish_checkpoints(
+        log.clone(),
+        signer,
+        opened.checkpoints.clone(),
+        config.checkpoint_interval,
+        async move {
+            let _ = checkpoints_stopped.await;
+        },
+    ));
     let projections = open_projections(&config.data_dir.join("projections"))?;
     let projector = projections.spawn(log.clone());
     let read: Arc<dyn ReadModel> = Arc::new(ProjectionsRead::new(projections.clone()));
@@ -236,8 +250,11 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     } else {
         (None, None)
     };
+    let log_for_history = log.clone();
     let service = Arc::new(CommandService::new(log));
-    let state = AppState::new(service, read, secrets, config.http.clone());
+    let history = rollcall_replay::TeamHistory::new(log_for_history, Some(opened.snapshots));
+    let state = AppState::new(service, read, secrets, config.http.clone())
+        .with_compliance(history, opened.checkpoints);
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -258,6 +275,8 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         let _ = stop.send(());
         let _ = task.await;
     }
+    let _ = checkpoints_stop.send(());
+    let _ = checkpoints_task.await;
     tracing::info!("rollcall stopped");
     Ok(())
 }

@@ -582,21 +582,49 @@ async fn the_audit_trail_lists_filters_and_pages() {
 }
 
 #[tokio::test]
-async fn endpoints_of_later_libraries_answer_501_problems() {
+async fn compliance_endpoints_answer_from_the_log() {
     let h = Harness::embedded();
     let t = h.tenant(json!("jtek")).await;
-    for path in [
-        format!(
-            "/v1/tenants/{}/users/{}/effective-permissions?at=2026-01-01T00:00:00Z",
+    // Before the tenant existed the owner was nobody.
+    h.get(
+        &format!(
+            "/v1/tenants/{}/users/{}/effective-permissions?at=2000-01-01T00:00:00Z",
             t.id, t.owner
         ),
-        format!("/v1/tenants/{}/access-review", t.id),
-        format!("/v1/tenants/{}/checkpoints", t.id),
-    ] {
-        h.get(&path, OPERATOR)
-            .await
-            .problem(StatusCode::NOT_IMPLEMENTED, "not-implemented");
-    }
+        OPERATOR,
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND, "not-found");
+    let now = h
+        .get(
+            &format!(
+                "/v1/tenants/{}/users/{}/effective-permissions",
+                t.id, t.owner
+            ),
+            OPERATOR,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(now.body["status"], "active");
+    assert!(!now.body["effective"].as_array().unwrap().is_empty());
+    let review = h
+        .get(&format!("/v1/tenants/{}/access-review", t.id), OPERATOR)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(review.body["members"].as_array().unwrap().len(), 1);
+    h.get(
+        &format!(
+            "/v1/tenants/{}/access-diff?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+            t.id
+        ),
+        OPERATOR,
+    )
+    .await
+    .problem(StatusCode::BAD_REQUEST, "validation");
+    // This in-process router has no checkpoint store; `serve` always has one.
+    h.get(&format!("/v1/tenants/{}/checkpoints", t.id), OPERATOR)
+        .await
+        .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 
-const PATHS: [&str; 27] = [
+const PATHS: [&str; 28] = [
     "/v1/tenants",
     "/v1/tenants/{t}/catalog",
     "/v1/tenants/{t}/plan",
@@ -29,6 +29,7 @@ const PATHS: [&str; 27] = [
     "/v1/tenants/{t}/users/{u}/effective-permissions",
     "/v1/tenants/{t}/audit",
     "/v1/tenants/{t}/access-review",
+    "/v1/tenants/{t}/access-diff",
     "/v1/tenants/{t}/events",
     "/v1/tenants/{t}/checkpoints",
     "/healthz",

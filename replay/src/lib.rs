@@ -10,12 +10,15 @@
 //! - [`review`] and [`diff`]: an access review at an instant, and what changed
 //!   between two instants and who caused it.
 //! - [`rebuild`]: the projections folded anew into a fresh directory.
+//! - [`cli`]: the `rollcall replay …` subcommands; [`open`]: the log as `serve` opens it.
 
 pub mod as_of;
 pub mod checkpoint;
+pub mod cli;
 pub mod diff;
 mod error;
 pub mod export;
+pub mod open;
 pub mod rebuild;
 pub mod review;
 pub mod snapshot;

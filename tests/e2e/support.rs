@@ -26,13 +26,18 @@ pub struct Harness {
 
 impl Harness {
     pub fn start(backend: Backend) -> Harness {
+        Harness::start_with_env(backend, Vec::new())
+    }
+
+    /// [`Harness::start`] with extra environment variables for the server.
+    pub fn start_with_env(backend: Backend, env: Vec<(String, String)>) -> Harness {
         let nats = match backend {
             Backend::Embedded => None,
             Backend::JetStream => Some(NatsServer::start()),
         };
         let options = ServerOptions {
             nats_url: nats.as_ref().map(|n| n.url()),
-            env: Vec::new(),
+            env,
         };
         let server = RollcallServer::start(env!("CARGO_BIN_EXE_rollcall"), options);
         Harness {

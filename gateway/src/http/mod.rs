@@ -2,6 +2,7 @@
 //! (problem+json for every error, `X-Rollcall-Position`, body limit, timeout, trace).
 
 mod commands;
+mod compliance;
 pub mod dto;
 mod extract;
 mod later;
@@ -61,6 +62,15 @@ struct Inner {
     invite_key: Vec<u8>,
     config: HttpConfig,
     metrics: PrometheusHandle,
+    compliance: std::sync::OnceLock<Compliance>,
+}
+
+/// What the compliance endpoints read: as-of answers over the log, and the
+/// checkpoint store the publisher writes.
+#[derive(Clone)]
+pub struct Compliance {
+    pub history: rollcall_replay::TeamHistory,
+    pub checkpoints: Option<rollcall_replay::CheckpointStore>,
 }
 
 /// What every handler shares.
@@ -81,7 +91,32 @@ impl AppState {
             secrets,
             config,
             metrics: crate::telemetry::prometheus(),
+            compliance: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Serves the compliance endpoints from `history` and `checkpoints` (without,
+    /// as-of answers fold the service's log and checkpoints answer 503).
+    pub fn with_compliance(
+        self,
+        history: rollcall_replay::TeamHistory,
+        checkpoints: rollcall_replay::CheckpointStore,
+    ) -> AppState {
+        let _ = self.0.compliance.set(Compliance {
+            history,
+            checkpoints: Some(checkpoints),
+        });
+        self
+    }
+
+    pub fn compliance(&self) -> Compliance {
+        self.0
+            .compliance
+            .get_or_init(|| Compliance {
+                history: rollcall_replay::TeamHistory::new(self.0.service.log().clone(), None),
+                checkpoints: None,
+            })
+            .clone()
     }
 
     pub fn secrets(&self) -> &Secrets {
@@ -188,12 +223,13 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{t}/check", post(queries::check))
         .route(
             "/tenants/{t}/users/{u}/effective-permissions",
-            get(later::effective_permissions_as_of),
+            get(compliance::effective_permissions_as_of),
         )
         .route("/tenants/{t}/audit", get(queries::audit))
-        .route("/tenants/{t}/access-review", get(later::access_review))
+        .route("/tenants/{t}/access-review", get(compliance::access_review))
+        .route("/tenants/{t}/access-diff", get(compliance::access_diff))
         .route("/tenants/{t}/events", get(later::event_stream))
-        .route("/tenants/{t}/checkpoints", get(later::checkpoints));
+        .route("/tenants/{t}/checkpoints", get(compliance::checkpoints));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -4,6 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::http::compliance::{self, CheckpointList, EffectiveAsOf};
 use crate::http::dto::*;
 use crate::http::{commands, later, ops, queries};
 use crate::views::*;
@@ -35,11 +36,12 @@ use crate::views::*;
         commands::reactivate,
         commands::record_login,
         queries::check,
-        later::effective_permissions_as_of,
+        compliance::effective_permissions_as_of,
         queries::audit,
-        later::access_review,
+        compliance::access_review,
+        compliance::access_diff,
         later::event_stream,
-        later::checkpoints,
+        compliance::checkpoints,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -51,7 +53,7 @@ use crate::views::*;
         OfficesRequest, NetworksRequest, ProfileRequest, DeactivateRequest, LoginRequest, ResourceRequest,
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
         EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
-        AccessDeltaAnswer,
+        AccessDeltaAnswer, EffectiveAsOf, CheckpointList,
     )),
     modifiers(&Bearer),
 )]

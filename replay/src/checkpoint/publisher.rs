@@ -78,7 +78,8 @@ impl CheckpointPublisher {
     }
 }
 
-/// Runs a publisher every `interval` until `shutdown` completes. A failed tick
+/// Runs a publisher every `interval` until `shutdown` completes, then ticks once
+/// more. A failed tick
 /// (log or store unavailable) is logged and retried at the next one.
 pub async fn publish_checkpoints(
     log: Arc<dyn EventLog>,
@@ -93,7 +94,14 @@ pub async fn publish_checkpoints(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
-            () = &mut shutdown => return,
+            () = &mut shutdown => {
+                // One last tick, so what was appended since the previous one is
+                // signed before the process goes away.
+                if let Err(e) = publisher.tick(Utc::now()).await {
+                    tracing::warn!(error = %e, "final checkpoint tick failed");
+                }
+                return;
+            }
             _ = ticker.tick() => {
                 match publisher.tick(Utc::now()).await {
                     Ok(written) if !written.is_empty() => {

@@ -1,0 +1,223 @@
+//! The compliance endpoints, answered by the `replay` library over the log itself
+//! (not the read side): effective permissions as of an instant, the access review,
+//! the access diff between two instants, and the signed checkpoints.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use rollcall_events::{TenantId, UserId};
+use rollcall_replay::{ReplayError, SignedCheckpoint};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Principal;
+use crate::http::AppState;
+use crate::http::dto::*;
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::problem::ApiError;
+use crate::views::EffectivePermission;
+
+/// A member's effective permissions as they were at `at`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EffectiveAsOf {
+    #[schema(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub at: DateTime<Utc>,
+    /// The last event of the tenant folded at `at`, and its hash.
+    pub tenant_seq: u64,
+    pub head_hash: String,
+    /// `active`, `invited`, `deactivated`… at that instant.
+    pub status: String,
+    pub kind: String,
+    /// Area -> `all` | `assigned` | `offices`, resolved.
+    pub scopes: BTreeMap<String, String>,
+    pub offices: Vec<String>,
+    /// Empty unless the member was active.
+    pub effective: Vec<EffectivePermission>,
+}
+
+/// The newest signed head of the tenant (none yet right after it was created).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointList {
+    /// `{"tenant_id", "tenant_seq", "hash", "signed_at", "public_key",
+    /// "signature"}`: Ed25519 over `rollcall-checkpoint-v1\ntenant_id=…\n
+    /// tenant_seq=…\nhash=…\nsigned_at=…\npublic_key=…\n` (docs/compliance.md).
+    #[schema(value_type = Vec<Object>)]
+    pub checkpoints: Vec<SignedCheckpoint>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DiffQuery {
+    /// RFC 3339 instant.
+    pub from: DateTime<Utc>,
+    /// RFC 3339 instant; now when absent.
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn replay_error(e: ReplayError) -> ApiError {
+    match e {
+        ReplayError::Log(rollcall_events::LogError::Unavailable(m)) => ApiError::unavailable(m),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+fn name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/users/{u}/effective-permissions", tag = "compliance",
+    params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), AtQuery),
+    responses((status = 200, body = EffectiveAsOf),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn effective_permissions_as_of(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, user)): ApiPath<(TenantId, UserId)>,
+    ApiQuery(q): ApiQuery<AtQuery>,
+) -> Result<Json<EffectiveAsOf>, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_self_or_team(user)?;
+    state.wait_for(q.min_position).await?;
+    let at = q.at.unwrap_or_else(Utc::now);
+    let team = state
+        .compliance()
+        .history
+        .team_at(tenant, at)
+        .await
+        .map_err(replay_error)?;
+    let effective = rollcall_aggregates::effective(&team, user)
+        .ok_or_else(|| ApiError::not_found("not a member of the tenant at that instant"))?;
+    Ok(Json(EffectiveAsOf {
+        tenant_id: tenant,
+        user_id: user,
+        at,
+        tenant_seq: team.tenant_seq,
+        head_hash: team.head_hash.clone(),
+        status: name(&effective.status),
+        kind: name(&effective.kind),
+        scopes: effective
+            .scopes
+            .iter()
+            .map(|(area, scope)| (area.clone(), name(scope)))
+            .collect(),
+        offices: effective.offices.iter().map(|o| o.to_string()).collect(),
+        effective: effective
+            .permissions
+            .into_iter()
+            .map(|(permission, sources)| EffectivePermission {
+                permission,
+                sources,
+            })
+            .collect(),
+    }))
+}
+
+/// JSON unless the client asks for `text/csv`.
+fn wants_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.split(';').next().unwrap_or("").trim() == "text/csv")
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/access-review", tag = "compliance",
+    params(("t" = String, Path, format = Uuid), AtQuery),
+    responses(
+        (status = 200, description = "every member × effective permission with sources and scope; deactivated, invited and canceled members listed with their status",
+            content((Object = "application/json"), (String = "text/csv"))),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn access_review(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiQuery(q): ApiQuery<AtQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_team_view()?;
+    state.wait_for(q.min_position).await?;
+    let at = q.at.unwrap_or_else(Utc::now);
+    let review = state
+        .compliance()
+        .history
+        .access_review(tenant, at)
+        .await
+        .map_err(replay_error)?;
+    if wants_csv(&headers) {
+        let mut body = Vec::new();
+        rollcall_replay::review_csv(&review, &mut body).map_err(replay_error)?;
+        Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            )],
+            body,
+        )
+            .into_response())
+    } else {
+        Ok(Json(review).into_response())
+    }
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/access-diff", tag = "compliance",
+    params(("t" = String, Path, format = Uuid), DiffQuery),
+    responses(
+        (status = 200, description = "per member, permissions granted and revoked between the instants, each with the event that caused it", body = Object),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn access_diff(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiQuery(q): ApiQuery<DiffQuery>,
+) -> Result<Response, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_team_view()?;
+    let to = q.to.unwrap_or_else(Utc::now);
+    if q.from > to {
+        return Err(ApiError::validation(
+            StatusCode::BAD_REQUEST,
+            "`from` is after `to`",
+        ));
+    }
+    let diff = rollcall_replay::diff(&state.compliance().history, tenant, q.from, to)
+        .await
+        .map_err(replay_error)?;
+    Ok(Json(diff).into_response())
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/checkpoints", tag = "compliance",
+    params(("t" = String, Path, format = Uuid)),
+    responses((status = 200, body = CheckpointList),
+        (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+) -> Result<Json<CheckpointList>, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_team_view()?;
+    let store = state
+        .compliance()
+        .checkpoints
+        .ok_or_else(|| ApiError::unavailable("no checkpoint store is configured"))?;
+    let checkpoints = rollcall_replay::latest_checkpoints(&store, Some(tenant))
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(Json(CheckpointList { checkpoints }))
+}

@@ -1,0 +1,88 @@
+//! Opening the log the way `rollcall serve` does, with the checkpoint store that
+//! goes with it: the one place the server and the `replay` CLI agree on the data
+//! dir's layout.
+//!
+//! - embedded: the sled database `<data-dir>/log` holds the log's trees, and the
+//!   `checkpoints.v1` and `snapshots.v1` trees beside them;
+//! - JetStream: the event stream at the URL, checkpoints in `ROLLCALL_CHECKPOINTS`,
+//!   snapshots in memory (the data dir holds only the gateway's projections).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rollcall_events::log::embedded::EmbeddedLog;
+use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
+use rollcall_events::{EventLog, LogError};
+
+use crate::checkpoint::{CheckpointError, CheckpointStore};
+use crate::snapshot::SnapshotStore;
+
+/// Snapshots every this many events of a tenant.
+pub const SNAPSHOT_EVERY: u64 = 1000;
+
+/// Where the log is.
+#[derive(Debug, Clone)]
+pub struct LogLocation {
+    pub data_dir: PathBuf,
+    pub nats_url: Option<String>,
+    pub nats_replicas: usize,
+}
+
+impl LogLocation {
+    /// The embedded log's sled database.
+    pub fn embedded_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("log")
+    }
+}
+
+/// An open log with its checkpoint and snapshot stores.
+pub struct OpenedLog {
+    pub log: Arc<dyn EventLog>,
+    pub checkpoints: CheckpointStore,
+    pub snapshots: SnapshotStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the event log: {0}")]
+    Log(#[from] LogError),
+    #[error("cannot open the checkpoint store: {0}")]
+    Checkpoints(#[from] CheckpointError),
+    #[error("cannot open the snapshot store: {0}")]
+    Snapshots(String),
+}
+
+/// Opens the log at `location` and the stores beside it.
+pub async fn open_log(location: &LogLocation) -> Result<OpenedLog, OpenError> {
+    match &location.nats_url {
+        Some(url) => {
+            let log = JetStreamLog::connect(JetStreamConfig {
+                url: url.clone(),
+                replicas: location.nats_replicas.max(1),
+                ..JetStreamConfig::default()
+            })
+            .await?;
+            let checkpoints =
+                CheckpointStore::jetstream(log.client(), location.nats_replicas).await?;
+            Ok(OpenedLog {
+                log: Arc::new(log),
+                checkpoints,
+                snapshots: SnapshotStore::in_memory(SNAPSHOT_EVERY),
+            })
+        }
+        None => {
+            let dir = LogLocation::embedded_dir(&location.data_dir);
+            let db = sled::open(&dir)
+                .map_err(|e| LogError::Store(format!("cannot open {}: {e}", dir.display())))?;
+            let log = EmbeddedLog::from_db(db.clone())?;
+            let checkpoints = CheckpointStore::sled(&db)?;
+            let snapshots = SnapshotStore::open(&db, SNAPSHOT_EVERY)
+                .map_err(|e| OpenError::Snapshots(e.to_string()))?;
+            Ok(OpenedLog {
+                log: Arc::new(log),
+                checkpoints,
+                snapshots,
+            })
+        }
+    }
+}
