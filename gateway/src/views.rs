@@ -96,6 +96,14 @@ pub struct CatalogAnswer {
 /// Members of [`CatalogAnswer`] that are not part of the catalog document.
 pub const CATALOG_ANSWER_EXTRAS: [&str; 3] = ["version", "plan", "tenant_roles"];
 
+/// Billable platforms of a tenant: each platform of its catalog with the number of
+/// active members holding at least one permission of its areas (0 when nobody
+/// does; a platform with a member is on the subscription).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformsAnswer {
+    pub platforms: BTreeMap<String, usize>,
+}
+
 /// The answer of `POST /check`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CheckAnswer {

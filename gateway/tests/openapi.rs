@@ -5,7 +5,7 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 
-const PATHS: [&str; 28] = [
+const PATHS: [&str; 30] = [
     "/v1/tenants",
     "/v1/tenants/{t}/catalog",
     "/v1/tenants/{t}/plan",
@@ -25,7 +25,9 @@ const PATHS: [&str; 28] = [
     "/v1/tenants/{t}/users/{u}/deactivate",
     "/v1/tenants/{t}/users/{u}/reactivate",
     "/v1/tenants/{t}/users/{u}/logins",
+    "/v1/tenants/{t}/users/{u}/profile",
     "/v1/tenants/{t}/check",
+    "/v1/tenants/{t}/platforms",
     "/v1/tenants/{t}/users/{u}/effective-permissions",
     "/v1/tenants/{t}/audit",
     "/v1/tenants/{t}/access-review",

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Harness, OPERATOR, token_from_outbox};
+use crate::support::{Backend, Harness, OPERATOR, invitation_token_since};
 
 /// Asserts a command answer: `status`, a position after `last`, an event id.
 fn command(status: StatusCode, answer: &Value, expected: StatusCode, last: &mut u64) {
@@ -103,6 +103,7 @@ async fn every_endpoint(backend: Backend) {
         )
         .await;
     command(status, &answer, StatusCode::OK, &mut last);
+    let resent_at = answer["position"].as_u64().expect("position");
     let (status, other) = h
         .post(
             &format!("{base}/invitations"),
@@ -121,7 +122,7 @@ async fn every_endpoint(backend: Backend) {
         )
         .await;
     command(status, &answer, StatusCode::OK, &mut last);
-    let link = token_from_outbox(h.server.data_dir(), 2);
+    let link = invitation_token_since(h.server.data_dir(), invitation, resent_at);
     let (status, accepted) = h
         .post("/v1/invitations/accept", "", json!({"token": link}))
         .await;

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // shared by test modules; each uses a part
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -169,8 +169,22 @@ impl Harness {
         }
         let (status, answer) = self.post("/v1/tenants", OPERATOR_TOKEN, body).await;
         assert_eq!(status, StatusCode::CREATED, "create tenant: {answer}");
+        let tenant = answer["tenant_id"].as_str().expect("tenant_id").to_owned();
+        // Read your writes: the tests' first queries find the tenant.
+        let position = answer["position"].as_u64().expect("position");
+        let (status, catalog) = self
+            .get(
+                &format!("/v1/tenants/{tenant}/catalog?min_position={position}"),
+                OPERATOR_TOKEN,
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "catalog of the new tenant: {catalog}"
+        );
         (
-            answer["tenant_id"].as_str().expect("tenant_id").to_owned(),
+            tenant,
             answer["owner_id"].as_str().expect("owner_id").to_owned(),
         )
     }
@@ -233,21 +247,50 @@ pub fn invitation_token(data_dir: &Path, invitation: &str, count: usize) -> Stri
     outbox_token(data_dir, invitation, count)
 }
 
+/// Waits for a message for `invitation` sent for an event at `position` or later
+/// (a resend, say) and returns its token. A mailer that lags folds an invitation
+/// and its resend into one message, so counting messages would not do here.
+pub fn invitation_token_since(data_dir: &Path, invitation: &str, position: u64) -> String {
+    wait_for_message(data_dir, |files| {
+        files.iter().rev().find(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| {
+                n.contains(invitation)
+                    && n.split('-')
+                        .next()
+                        .and_then(|at| at.parse::<u64>().ok())
+                        .is_some_and(|at| at >= position)
+            })
+        })
+    })
+}
+
 fn outbox_token(data_dir: &Path, invitation: &str, count: usize) -> String {
+    wait_for_message(data_dir, |files| {
+        let mine: Vec<&PathBuf> = files
+            .iter()
+            .filter(|p| p.to_string_lossy().contains(invitation))
+            .collect();
+        count.checked_sub(1).and_then(|i| mine.get(i)).copied()
+    })
+}
+
+/// Polls the outbox (its `.eml` files sorted by name, that is by position) until
+/// `pick` chooses one, and returns the accept token of that message.
+fn wait_for_message(data_dir: &Path, pick: impl Fn(&[PathBuf]) -> Option<&PathBuf>) -> String {
     let outbox = data_dir.join("outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let mut files: Vec<_> = std::fs::read_dir(&outbox)
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&outbox)
             .map(|d| {
                 d.filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                    .filter(|p| p.to_string_lossy().contains(invitation))
                     .collect()
             })
             .unwrap_or_default();
         files.sort();
-        if files.len() >= count {
-            let text = std::fs::read_to_string(&files[count - 1]).expect("read .eml");
+        if let Some(file) = pick(&files) {
+            let text = std::fs::read_to_string(file).expect("read .eml");
             let body = quoted_printable_decode(&text);
             let start = body.find("token=").expect("accept link in the message") + 6;
             return body[start..]
@@ -255,7 +298,10 @@ fn outbox_token(data_dir: &Path, invitation: &str, count: usize) -> String {
                 .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
                 .collect();
         }
-        assert!(Instant::now() < deadline, "no invitation in {outbox:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no such invitation message in {outbox:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -414,4 +460,76 @@ pub fn effective(member: &Value) -> Vec<String> {
 /// The position of a command answer.
 pub fn position(answer: &Value) -> u64 {
     answer["position"].as_u64().expect("position")
+}
+
+/// Helpers of the product scenarios (Jtek, Jetbuilt).
+impl Harness {
+    /// Invites `email` with `body` extras (roles, permissions) as `admin`, accepts
+    /// the link from the outbox, and returns (user_id, invitation answer, accept position).
+    pub async fn join_member(
+        &self,
+        tenant: &str,
+        admin: &str,
+        email: &str,
+        name: &str,
+        extra: Value,
+    ) -> (String, Value, u64) {
+        let mut body = json!({"email": email, "display_name": name});
+        if let Value::Object(extra) = extra {
+            for (k, v) in extra {
+                body[k] = v;
+            }
+        }
+        let (status, invited) = self
+            .post(&format!("/v1/tenants/{tenant}/invitations"), admin, body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "invite {email}: {invited}");
+        let invitation = invited["invitation_id"].as_str().expect("invitation_id");
+        let token = invitation_token(self.server.data_dir(), invitation, 1);
+        let (status, accepted) = self
+            .post("/v1/invitations/accept", "", json!({"token": token}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "accept {email}: {accepted}");
+        let user = invited["user_id"].as_str().expect("user_id").to_owned();
+        let position = accepted["position"].as_u64().expect("position");
+        (user, invited, position)
+    }
+
+    /// Asks the check API, waiting for `min_position`.
+    pub async fn check_resource(
+        &self,
+        tenant: &str,
+        token: &str,
+        min_position: u64,
+        user: &str,
+        permission: &str,
+        resource: Value,
+    ) -> Value {
+        let (status, answer) = self
+            .post(
+                &format!("/v1/tenants/{tenant}/check?min_position={min_position}"),
+                token,
+                json!({"user_id": user, "permission": permission, "resource": resource}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "check {permission}: {answer}");
+        answer
+    }
+
+    /// Sets `permission` to `state` for `user`; returns status and answer.
+    pub async fn toggle(
+        &self,
+        tenant: &str,
+        token: &str,
+        user: &str,
+        permission: &str,
+        state: &str,
+    ) -> (StatusCode, Value) {
+        self.put(
+            &format!("/v1/tenants/{tenant}/users/{user}/permissions/{permission}"),
+            token,
+            json!({"state": state}),
+        )
+        .await
+    }
 }

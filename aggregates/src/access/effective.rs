@@ -76,10 +76,24 @@ pub fn effective(team: &Team, user: UserId) -> Option<Effective> {
         ),
         _ => (BTreeMap::new(), BTreeMap::new()),
     };
-    let (scopes, all_offices) = match team.catalog() {
+    let (mut scopes, all_offices) = match team.catalog() {
         Some(catalog) => resolve_scopes(catalog, member, &permissions),
         None => (BTreeMap::new(), false),
     };
+    // A plan with one office at most (Jetbuilt Lite) has no offices to keep apart:
+    // there the `offices` scope restricts nothing.
+    let single_office = team
+        .catalog()
+        .and_then(|c| c.plan(&team.plan))
+        .and_then(|p| p.max_offices)
+        .is_some_and(|max| max <= 1);
+    if single_office {
+        for scope in scopes.values_mut() {
+            if *scope == Scope::Offices {
+                *scope = Scope::All;
+            }
+        }
+    }
     Some(Effective {
         user_id: member.user_id,
         status: member.status,

@@ -220,6 +220,7 @@ pub fn router(state: AppState) -> Router {
             "/tenants/{t}/users/{u}/logins",
             post(commands::record_login),
         )
+        .route("/tenants/{t}/platforms", get(queries::platforms))
         .route("/tenants/{t}/check", post(queries::check))
         .route(
             "/tenants/{t}/users/{u}/effective-permissions",

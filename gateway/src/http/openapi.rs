@@ -35,6 +35,7 @@ use crate::views::*;
         commands::deactivate,
         commands::reactivate,
         commands::record_login,
+        queries::platforms,
         queries::check,
         compliance::effective_permissions_as_of,
         queries::audit,
@@ -53,7 +54,7 @@ use crate::views::*;
         OfficesRequest, NetworksRequest, ProfileRequest, DeactivateRequest, LoginRequest, ResourceRequest,
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
         EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
-        AccessDeltaAnswer, EffectiveAsOf, CheckpointList,
+        AccessDeltaAnswer, EffectiveAsOf, CheckpointList, PlatformsAnswer,
     )),
     modifiers(&Bearer),
 )]
@@ -83,7 +84,7 @@ mod tests {
     #[test]
     fn the_document_builds_with_every_route() {
         let doc = ApiDoc::openapi();
-        assert_eq!(doc.paths.paths.len(), 30);
+        assert_eq!(doc.paths.paths.len(), 32);
         let json = serde_json::to_value(&doc).unwrap_or_default();
         assert!(json["components"]["schemas"]["CommandAnswer"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());

@@ -12,7 +12,9 @@ use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::problem::ApiError;
-use crate::views::{AuditPage, AuditQuery, CatalogAnswer, CheckAnswer, UserDetail, UserList};
+use crate::views::{
+    AuditPage, AuditQuery, CatalogAnswer, CheckAnswer, PlatformsAnswer, UserDetail, UserList,
+};
 
 const DEFAULT_AUDIT_LIMIT: usize = 100;
 const MAX_AUDIT_LIMIT: usize = 1000;
@@ -96,6 +98,27 @@ pub async fn user(
         .await?
         .ok_or_else(|| ApiError::not_found("member not found"))?;
     Ok(Json(detail))
+}
+
+#[utoipa::path(get, path = "/v1/tenants/{t}/platforms", tag = "tenants",
+    params(("t" = String, Path, format = Uuid), MinPosition),
+    responses((status = 200, body = PlatformsAnswer), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn platforms(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiQuery(q): ApiQuery<MinPosition>,
+) -> Result<Json<PlatformsAnswer>, ApiError> {
+    let access = state.admit(principal, tenant).await?;
+    access.require_team_view()?;
+    state.wait_for(q.min_position).await?;
+    let answer = state
+        .read()
+        .platforms(tenant)
+        .await?
+        .ok_or_else(tenant_not_found)?;
+    Ok(Json(answer))
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{t}/check", tag = "check",

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 pub use projections::ProjectionsRead;
 
-use crate::views::{AuditPage, AuditQuery, CatalogAnswer, UserDetail, UserList};
+use crate::views::{AuditPage, AuditQuery, CatalogAnswer, PlatformsAnswer, UserDetail, UserList};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReadError {
@@ -53,6 +53,8 @@ pub trait ReadModel: Send + Sync + 'static {
         tenant: TenantId,
         request: &CheckRequest,
     ) -> Result<Option<CheckOutcome>, ReadError>;
+
+    async fn platforms(&self, tenant: TenantId) -> Result<Option<PlatformsAnswer>, ReadError>;
 
     async fn audit(
         &self,

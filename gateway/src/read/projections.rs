@@ -10,7 +10,9 @@ use rollcall_events::{TenantId, UserId};
 use rollcall_projections::{ProjectionError, Projections};
 
 use crate::read::{ReadError, ReadModel};
-use crate::views::{AuditPage, AuditQuery, CatalogAnswer, UserDetail, UserList, UserSummary};
+use crate::views::{
+    AuditPage, AuditQuery, CatalogAnswer, PlatformsAnswer, UserDetail, UserList, UserSummary,
+};
 
 pub struct ProjectionsRead {
     projections: Projections,
@@ -81,6 +83,15 @@ impl ReadModel for ProjectionsRead {
 
     async fn catalog(&self, tenant: TenantId) -> Result<Option<CatalogAnswer>, ReadError> {
         Ok(self.projections.catalog(tenant).map(CatalogAnswer::from))
+    }
+
+    async fn platforms(&self, tenant: TenantId) -> Result<Option<PlatformsAnswer>, ReadError> {
+        if !self.known(tenant) {
+            return Ok(None);
+        }
+        Ok(Some(PlatformsAnswer {
+            platforms: self.projections.platforms(tenant),
+        }))
     }
 
     async fn check(
