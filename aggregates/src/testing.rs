@@ -266,6 +266,14 @@ pub mod catalogs {
             ..small()
         }
     }
+
+    /// [`small`] where access changes only for members who accepted (Jet Hub).
+    pub fn active_only() -> CatalogDoc {
+        CatalogDoc {
+            edit_active_members_only: true,
+            ..small()
+        }
+    }
 }
 
 /// `tenant.created` for [`TENANT`] with [`OWNER`] and the catalog's owner roles.

@@ -804,3 +804,60 @@ fn a_canceled_invitee_cannot_be_changed() {
             status: MemberStatus::Canceled,
         });
 }
+
+// ---- access changes before acceptance ----------------------------------------------
+
+/// A catalog that changes access for active members only, with Ann still invited.
+fn pending_on_active_only() -> Given {
+    given([tenant_created(catalogs::active_only())])
+        .and_by(Actor::Operator, [invited(user(ANN), &["user"])])
+}
+
+#[test]
+fn active_only_catalogs_refuse_access_changes_before_acceptance() {
+    let refused = DomainError::NotAccepted { user_id: user(ANN) };
+    let commands = [
+        change_roles(ANN, &["viewer"]),
+        toggle(ANN, "billing.view", Toggle::Allow),
+        set_scope("contacts", Scope::Assigned),
+        Command::SetOffices {
+            user_id: user(ANN),
+            offices: vec![OfficeId::from("hq")],
+        },
+        networks(&["10.0.0.0/8"]),
+    ];
+    for command in commands {
+        pending_on_active_only()
+            .when(command)
+            .then_err(refused.clone());
+    }
+    // The profile is not access: it may still be corrected before acceptance.
+    pending_on_active_only()
+        .when(profile(ANN, Some("Ann A."), None, None))
+        .then(Event::ProfileUpdated(ProfileUpdated {
+            user_id: user(ANN),
+            from: profile_of("User 2"),
+            to: profile_of("Ann A."),
+        }));
+    // Once accepted, the same change goes through.
+    pending_on_active_only()
+        .and_by(Actor::User(user(ANN)), [accepted(user(ANN))])
+        .when(change_roles(ANN, &["viewer"]))
+        .then(Event::RolesChanged(RolesChanged {
+            user_id: user(ANN),
+            from: roles(&["user"]),
+            to: roles(&["viewer"]),
+        }));
+}
+
+#[test]
+fn other_catalogs_let_admins_shape_a_pending_invitees_access() {
+    given([tenant_created(catalogs::small())])
+        .and_by(Actor::Operator, [invited(user(ANN), &["user"])])
+        .when(change_roles(ANN, &["viewer"]))
+        .then(Event::RolesChanged(RolesChanged {
+            user_id: user(ANN),
+            from: roles(&["user"]),
+            to: roles(&["viewer"]),
+        }));
+}

@@ -381,6 +381,7 @@ fn jethub() {
     assert_eq!(doc.default_role, Some(RoleKey::from("standard_user")));
     assert!(doc.multi_role);
     assert!(doc.invite_requires_mfa);
+    assert!(doc.edit_active_members_only);
     assert_eq!(doc.owner_roles, roles(&["account_admin", "billing_user"]));
     assert_eq!(doc.plans.len(), 1);
     assert_eq!(

@@ -76,6 +76,11 @@ pub struct CatalogDoc {
     /// Inviting and resending invitations require an MFA step-up (Jet Hub).
     #[serde(default)]
     pub invite_requires_mfa: bool,
+    /// Roles, toggles, scopes, offices and networks change only for members who
+    /// accepted their invitation (Jet Hub: "Update user permissions" is offered on
+    /// active users only). Absent means false: pending invitees may be edited.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edit_active_members_only: bool,
     /// Named profile links a member may carry (JobTracker: `assignee`, `salesperson`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile_links: Vec<String>,

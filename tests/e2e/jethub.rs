@@ -217,8 +217,28 @@ async fn remove_and_update_permissions_only_for_active_members() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert_eq!(slug(&problem), "conflict");
-    // Updating a pending invitee's roles is allowed by the decider (any member but
-    // a canceled invitee is changeable), so only removal is asserted here.
+    // Nor may the permissions of a pending invitee be updated: roles, toggles and
+    // the rest wait for the acceptance.
+    for (path, body) in [
+        ("roles", json!({"roles": ["billing_user"]})),
+        ("permissions/billing.view", json!({"state": "allow"})),
+    ] {
+        let (status, problem) = h
+            .put(
+                &format!("/v1/tenants/{t}/users/{pending}/{path}"),
+                &admin,
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {problem}");
+        assert_eq!(slug(&problem), "conflict", "{path}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("not accepted")),
+            "{path}: {problem}"
+        );
+    }
 
     let (active, _) = h.join(&t, &admin, "ray@example.com", json!({})).await;
     let (status, answer) = h

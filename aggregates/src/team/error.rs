@@ -90,6 +90,8 @@ pub enum DomainError {
         user_id: UserId,
         status: MemberStatus,
     },
+    #[error("{user_id} has not accepted their invitation; access changes only for active members")]
+    NotAccepted { user_id: UserId },
     #[error("{user_id} is {status}, not deactivated")]
     NotDeactivated {
         user_id: UserId,
@@ -149,6 +151,7 @@ impl DomainError {
             | InvitationIdTaken { .. }
             | RoleExists { .. }
             | NotActive { .. }
+            | NotAccepted { .. }
             | NotDeactivated { .. } => "conflict",
             OperatorOnly { .. } | NotAuthorized { .. } | Forbidden { .. } => "forbidden",
             LastActiveAdmin { .. } => "last-admin",

@@ -133,6 +133,7 @@ pub fn full_catalog() -> CatalogDoc {
         default_plan: "full".to_owned(),
         invite_ttl_hours: 48,
         invite_requires_mfa: true,
+        edit_active_members_only: true,
         profile_links: vec!["assignee".to_owned()],
     }
 }
@@ -175,6 +176,7 @@ pub fn minimal_catalog() -> CatalogDoc {
         default_plan: "basic".to_owned(),
         invite_ttl_hours: 72,
         invite_requires_mfa: false,
+        edit_active_members_only: false,
         profile_links: Vec::new(),
     }
 }

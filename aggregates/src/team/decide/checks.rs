@@ -28,6 +28,16 @@ impl Decider<'_> {
         Ok(m)
     }
 
+    /// A member whose access (roles, toggles, scopes, offices, networks) may change:
+    /// a changeable member who, where the catalog says so, accepted their invitation.
+    pub(super) fn access_changeable(&self, user_id: UserId) -> Result<&Member, DomainError> {
+        let m = self.changeable(user_id)?;
+        if self.catalog.doc().edit_active_members_only && m.status == MemberStatus::Invited {
+            return Err(DomainError::NotAccepted { user_id });
+        }
+        Ok(m)
+    }
+
     pub(super) fn invitee(&self, invitation_id: InvitationId) -> Result<&Member, DomainError> {
         self.team
             .members

@@ -17,7 +17,7 @@ use super::{Decider, Decision, network_allows, non_empty};
 
 impl Decider<'_> {
     pub(super) fn change_roles(&self, user_id: UserId, roles: &[RoleKey]) -> Decision {
-        let m = self.changeable(user_id)?;
+        let m = self.access_changeable(user_id)?;
         let roles = self.roles(roles)?;
         let same: BTreeSet<&RoleKey> = roles.iter().collect();
         if same == m.roles.iter().collect() {
@@ -48,7 +48,7 @@ impl Decider<'_> {
         permission: &Permission,
         state: Toggle,
     ) -> Decision {
-        let m = self.changeable(user_id)?;
+        let m = self.access_changeable(user_id)?;
         if !self.catalog.has_permission(permission) {
             return Err(DomainError::UnknownPermission {
                 permission: permission.clone(),
@@ -90,7 +90,7 @@ impl Decider<'_> {
     }
 
     pub(super) fn set_scope(&self, user_id: UserId, area: &str, scope: Scope) -> Decision {
-        let m = self.changeable(user_id)?;
+        let m = self.access_changeable(user_id)?;
         let doc = self
             .catalog
             .area(area)
@@ -126,7 +126,7 @@ impl Decider<'_> {
     }
 
     pub(super) fn set_offices(&self, user_id: UserId, offices: &[OfficeId]) -> Decision {
-        let m = self.changeable(user_id)?;
+        let m = self.access_changeable(user_id)?;
         let mut to: Vec<OfficeId> = Vec::new();
         for o in offices {
             if !to.contains(o) {
@@ -170,7 +170,7 @@ impl Decider<'_> {
     }
 
     pub(super) fn set_allowed_networks(&self, user_id: UserId, cidrs: &[String]) -> Decision {
-        let m = self.changeable(user_id)?;
+        let m = self.access_changeable(user_id)?;
         let mut to: Vec<String> = Vec::new();
         for c in cidrs {
             let net: ipnet::IpNet = c
