@@ -40,6 +40,22 @@ fn open(dir: &TempDir) -> Projections {
     Projections::open(sled::open(dir.path()).expect("sled opens")).expect("projections open")
 }
 
+/// Opens the projections a killed projector left behind. sled's background I/O
+/// threads may still hold the closed database's file lock for a moment (a crashed
+/// process would have lost it at once), so the reopen waits for it.
+async fn reopen(dir: &TempDir) -> Projections {
+    let started = Instant::now();
+    loop {
+        match sled::open(dir.path()) {
+            Ok(db) => return Projections::open(db).expect("projections open"),
+            Err(_) if started.elapsed() < WAIT => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("sled never reopened: {e}"),
+        }
+    }
+}
+
 /// Projections rebuilt from position 0 into a fresh directory.
 async fn rebuild(log: &dyn EventLog) -> (TempDir, Projections) {
     let dir = TempDir::new().unwrap();
@@ -258,7 +274,7 @@ async fn survives_a_crash_between_batches(log: Arc<dyn EventLog>) {
         crashed_at < head,
         "the crash came before the end: {crashed_at} of {head}"
     );
-    let p = open(&dir);
+    let p = reopen(&dir).await;
     assert_eq!(
         p.position(),
         crashed_at,
