@@ -17,6 +17,19 @@ struct Jetbuilt {
 }
 
 impl Jetbuilt {
+    /// Settings > Plan: the account moves to Enterprise.
+    async fn upgrade(&self) {
+        let (status, answer) = self
+            .h
+            .put(
+                &format!("/v1/tenants/{}/plan", self.tenant),
+                &self.admin,
+                json!({"plan": "enterprise"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+
     async fn start(plan: Option<&str>) -> Jetbuilt {
         let h = Harness::start(Backend::Embedded);
         let (tenant, owner) = h.create_tenant("jetbuilt", plan).await;
@@ -240,14 +253,7 @@ async fn lite_keeps_its_permissions_on_until_the_plan_changes_to_enterprise() {
     assert_eq!(status.as_u16() / 100, 4, "{problem}");
     assert_eq!(slug(&problem), "plan-restriction", "{problem}");
 
-    let (status, answer) =
-        t.h.put(
-            &format!("/v1/tenants/{}/plan", t.tenant),
-            &t.admin,
-            json!({"plan": "enterprise"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
+    t.upgrade().await;
     // On Enterprise they are ordinary toggles.
     t.set(&member, "projects.view", "allow").await;
     let at = t.set(&member, "costs.view", "allow").await;
@@ -285,14 +291,7 @@ async fn lite_members_see_every_project() {
         );
     }
     // After the upgrade to Enterprise, offices apply.
-    let (status, answer) =
-        t.h.put(
-            &format!("/v1/tenants/{}/plan", t.tenant),
-            &t.admin,
-            json!({"plan": "enterprise"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
+    t.upgrade().await;
     let at = t.set(&member, "projects.view", "allow").await;
     let answer = t
         .check_in(at, &member, "projects.view", json!({"office_id": HQ}))
