@@ -60,6 +60,8 @@ pub fn tenant_events(
                         yield Ok(sse_event(&raw));
                     }
                     Ok(_) => {}
+                    // Not an event: nothing to send, the stream goes on.
+                    Err(LogError::Undecodable { .. }) => {}
                     Err(e) => {
                         yield Ok(unavailable(&e));
                         return;
@@ -81,6 +83,8 @@ pub fn tenant_events(
                     yield Ok(sse_event(&raw));
                 }
                 Ok(_) => {}
+                // Not an event: nothing to send, the stream goes on.
+                Err(LogError::Undecodable { .. }) => {}
                 Err(e) => {
                     yield Ok(unavailable(&e));
                     return;

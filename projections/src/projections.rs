@@ -9,7 +9,7 @@ use std::time::Duration;
 use rollcall_aggregates::{
     CheckOutcome, CheckRequest, Effective, MemberStatus, Team, check, check_effective,
 };
-use rollcall_events::{EventLog, RawEnvelope, TenantId, UserId};
+use rollcall_events::{EventLog, LogError, RawEnvelope, TenantId, UserId};
 use tokio::sync::watch;
 
 use crate::audit::{self, AuditPage, AuditQuery};
@@ -76,13 +76,23 @@ impl Projections {
         self.catch_up_to(head);
         let mut stream = log.read(self.position().saturating_add(1)).await?;
         let mut batch = Vec::with_capacity(projector::MAX_BATCH);
-        while let Some(raw) = stream.next().await {
-            let raw = raw?;
-            let last = raw.position;
-            batch.push(raw);
-            if batch.len() == projector::MAX_BATCH || last >= head {
-                self.apply(std::mem::take(&mut batch))?;
-            }
+        while let Some(next) = stream.next().await {
+            let last = match next {
+                Ok(raw) => {
+                    let last = raw.position;
+                    batch.push(raw);
+                    if batch.len() == projector::MAX_BATCH || last >= head {
+                        self.apply(std::mem::take(&mut batch))?;
+                    }
+                    last
+                }
+                Err(LogError::Undecodable { position, error }) => {
+                    self.apply(std::mem::take(&mut batch))?;
+                    self.skip_undecodable(position, &error)?;
+                    position
+                }
+                Err(e) => return Err(e.into()),
+            };
             if last >= head {
                 break;
             }
@@ -345,13 +355,46 @@ impl Projections {
         // The old states are freed after the lock is released, so readers wait
         // only for the swap.
         drop(replaced);
-        // Before the position is published, so whoever sees the position that
-        // completes the catch-up also sees `caught_up`.
+        self.publish(position);
+        Ok(position)
+    }
+
+    /// Quarantines a record of the log that is not an event at all (its reader
+    /// reported [`LogError::Undecodable`]) and moves the checkpoint past it, in one
+    /// commit. Returns the position reached.
+    pub fn skip_undecodable(&self, position: u64, error: &str) -> Result<u64, ProjectionError> {
+        let _folding = self
+            .inner
+            .folding
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if position <= self.position() {
+            return Ok(self.position());
+        }
+        tracing::warn!(position, %error, "record quarantined: not an event");
+        let write = Write::put_json(
+            ViewTree::Quarantine,
+            position.to_be_bytes().to_vec(),
+            &Quarantined {
+                position,
+                tenant_id: None,
+                event_id: None,
+                event_type: None,
+                error: error.to_owned(),
+            },
+        );
+        self.inner.store.commit(vec![write], position)?;
+        self.publish(position);
+        Ok(position)
+    }
+
+    /// Publishes a committed position. `caught_up` is set first, so whoever sees
+    /// the position that completes the catch-up also sees it.
+    fn publish(&self, position: u64) {
         if position >= self.inner.catch_up_target.load(Ordering::Acquire) {
             self.mark_caught_up();
         }
         self.inner.position.send_replace(position);
-        Ok(position)
     }
 }
 
@@ -361,9 +404,9 @@ fn quarantine(raw: &RawEnvelope, error: String) -> Write {
         raw.position.to_be_bytes().to_vec(),
         &Quarantined {
             position: raw.position,
-            tenant_id: raw.tenant_id,
-            event_id: raw.event_id,
-            event_type: raw.event_type.clone(),
+            tenant_id: Some(raw.tenant_id),
+            event_id: Some(raw.event_id),
+            event_type: Some(raw.event_type.clone()),
             error,
         },
     )

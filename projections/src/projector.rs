@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use rollcall_events::{EventLog, RawEnvelope};
+use rollcall_events::{EventLog, LogError, RawEnvelope};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -128,7 +128,12 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
                     Some(None) | None => break,
                 }
             }
-            let applied = projections.apply(batch);
+            let mut applied = projections.apply(batch);
+            // A record that is not an event: quarantined, and the stream goes on.
+            if let (Ok(_), Some(LogError::Undecodable { position, error })) = (&applied, &failed) {
+                applied = projections.skip_undecodable(*position, error);
+                failed = None;
+            }
             if let Err(error) = &applied {
                 tracing::error!(%error, "projection batch not committed; retrying");
             }

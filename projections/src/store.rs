@@ -76,14 +76,18 @@ impl Write {
     }
 }
 
-/// An event the projector could not decode and skipped.
+/// A record the projector could not decode and skipped: an event of an unknown
+/// type or shape (tenant, id and type known), or a record that is not an event
+/// envelope at all (only its position known).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quarantined {
     pub position: u64,
-    pub tenant_id: TenantId,
-    pub event_id: EventId,
-    #[serde(rename = "type")]
-    pub event_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<TenantId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     pub error: String,
 }
 

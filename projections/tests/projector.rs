@@ -160,7 +160,10 @@ async fn quarantines_what_it_cannot_decode(log: Arc<dyn EventLog>) {
     let quarantined = p.quarantined();
     assert_eq!(quarantined.len(), 1);
     assert_eq!(quarantined[0].position, 2);
-    assert_eq!(quarantined[0].event_type, "user.teleported");
+    assert_eq!(
+        quarantined[0].event_type.as_deref(),
+        Some("user.teleported")
+    );
     assert!(
         quarantined[0].error.contains("user.teleported"),
         "{}",
@@ -454,6 +457,98 @@ async fn any_gateway_reads_the_writes(log: Arc<dyn EventLog>) {
     pa.stop().await.unwrap();
     pb.stop().await.unwrap();
     assert_eq!(a.state_hash(), b.state_hash());
+}
+
+/// A record at position 2 that is not an event at all (damaged, or written by
+/// something else): the log reports it in its place, readers and subscribers go on
+/// past it, and the projector quarantines it by position, live and on a rebuild.
+async fn quarantines_records_that_are_not_events(log: Arc<dyn EventLog>) {
+    // Position 2 is the garbage record; positions 1 and 3 are the tenant's.
+    let expected = |items: Vec<Result<RawEnvelope, LogError>>| {
+        let shape: Vec<Result<u64, u64>> = items
+            .into_iter()
+            .map(|item| match item {
+                Ok(raw) => Ok(raw.position),
+                Err(LogError::Undecodable { position, .. }) => Err(position),
+                Err(e) => panic!("an error other than undecodable: {e}"),
+            })
+            .collect();
+        assert_eq!(shape, vec![Ok(1), Err(2), Ok(3)]);
+    };
+    expected(log.read(1).await.unwrap().collect().await);
+    let subscribed = log.subscribe(1).await.unwrap().take(3).collect().await;
+    expected(subscribed);
+    let tenant: Vec<u64> = log
+        .read_tenant(TENANT, 1)
+        .await
+        .unwrap()
+        .map(|e| e.expect("the tenant's own events read").tenant_seq)
+        .collect()
+        .await;
+    assert_eq!(tenant, vec![1, 2]);
+
+    let dir = TempDir::new().unwrap();
+    let p = open(&dir);
+    let projector = p.spawn(log.clone());
+    p.wait_for(3, WAIT).await.expect("moves past the record");
+    projector.stop().await.expect("clean stop");
+    let quarantined = p.quarantined();
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    assert_eq!(quarantined[0].position, 2);
+    assert_eq!(quarantined[0].tenant_id, None);
+    assert_eq!(quarantined[0].event_type, None);
+    assert!(!quarantined[0].error.is_empty());
+    assert!(
+        p.user(TENANT, user(2)).is_some(),
+        "the event after it is applied"
+    );
+
+    let (_fresh_dir, fresh) = rebuild(log.as_ref()).await;
+    assert_eq!(fresh.position(), 3);
+    assert_eq!(fresh.quarantined(), quarantined);
+    assert_eq!(fresh.state_hash(), p.state_hash());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_log_quarantines_records_that_are_not_events() {
+    let dir = TempDir::new().unwrap();
+    let db = sled::open(dir.path()).expect("sled");
+    let log = EmbeddedLog::from_db(db.clone()).expect("log");
+    let (mut h, other) = (History::new(), TenantId::from_u128(0xbad));
+    let first = h.push(TENANT, Actor::Operator, tenant_created(catalogs::small()));
+    let foreign = h.push(other, Actor::Operator, tenant_created(catalogs::small()));
+    let next = h.push(TENANT, Actor::Operator, invited(user(2), &["user"]));
+    append_all(&log, &[first, foreign, next]).await;
+    // The record at position 2 is overwritten in the store.
+    db.open_tree("log.events")
+        .expect("events tree")
+        .insert(2u64.to_be_bytes(), &b"{\"not\": \"an envelope\"}"[..])
+        .expect("overwrite");
+    quarantines_records_that_are_not_events(Arc::new(log)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jetstream_log_quarantines_records_that_are_not_events() {
+    let backend = JetStream::new().await;
+    let mut h = History::new();
+    let first = h.push(TENANT, Actor::Operator, tenant_created(catalogs::small()));
+    let next = h.push(TENANT, Actor::Operator, invited(user(2), &["user"]));
+    append_all(backend.log.as_ref(), &[first]).await;
+    // Something else publishes on the events subject of another tenant.
+    let client = async_nats::connect(backend._server.url())
+        .await
+        .expect("connect");
+    async_nats::jetstream::new(client)
+        .publish(
+            format!("rollcall.events.{}", TenantId::from_u128(0xbad)),
+            "not an envelope".into(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    append_all(backend.log.as_ref(), &[next]).await;
+    quarantines_records_that_are_not_events(backend.log.clone()).await;
 }
 
 struct JetStream {

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use futures::StreamExt;
-use rollcall_events::EventLog;
+use rollcall_events::{EventLog, LogError};
 use rollcall_projections::{MAX_BATCH, Projections};
 use serde::Serialize;
 
@@ -58,7 +58,15 @@ pub async fn rebuild(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut events = 0;
     while let Some(raw) = stream.next().await {
-        batch.push(raw?);
+        match raw {
+            Ok(raw) => batch.push(raw),
+            // Not an event at all: quarantined in its place, as the projector does.
+            Err(LogError::Undecodable { position, error }) => {
+                projections.apply(std::mem::take(&mut batch))?;
+                projections.skip_undecodable(position, &error)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
         events += 1;
         if batch.len() == MAX_BATCH {
             let reached = projections.apply(std::mem::take(&mut batch))?;

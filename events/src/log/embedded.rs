@@ -159,8 +159,8 @@ impl EventLog for EmbeddedLog {
                 }
                 match trees.events_chunk(next, head) {
                     Ok(chunk) => {
-                        let after = chunk.last().map_or(head + 1, |e| e.position + 1);
-                        Some((chunk.into_iter().map(Ok).collect::<Vec<_>>(), after))
+                        let after = chunk.last().map_or(head + 1, |(p, _)| p + 1);
+                        Some((chunk.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), after))
                     }
                     Err(e) => Some((vec![Err(e)], head + 1)),
                 }
@@ -181,9 +181,9 @@ impl EventLog for EmbeddedLog {
                 match trees.tenant_chunk(tenant, next, head) {
                     Ok(chunk) if chunk.is_empty() => None,
                     Ok(chunk) => {
-                        let after = chunk.last().map(|e| e.tenant_seq + 1);
+                        let after = chunk.last().map(|(seq, _)| seq + 1);
                         let more = chunk.len() == READ_CHUNK;
-                        let items = chunk.into_iter().map(Ok).collect::<Vec<_>>();
+                        let items = chunk.into_iter().map(|(_, e)| e).collect::<Vec<_>>();
                         Some((items, after.filter(|_| more)))
                     }
                     Err(e) => Some((vec![Err(e)], None)),
@@ -206,8 +206,8 @@ impl EventLog for EmbeddedLog {
                     if next <= current {
                         return match trees.events_chunk(next, current) {
                             Ok(chunk) => {
-                                let after = chunk.last().map_or(current + 1, |e| e.position + 1);
-                                let items = chunk.into_iter().map(Ok).collect::<Vec<_>>();
+                                let after = chunk.last().map_or(current + 1, |(p, _)| p + 1);
+                                let items = chunk.into_iter().map(|(_, e)| e).collect::<Vec<_>>();
                                 Some((items, (after, head)))
                             }
                             // Skip past the unreadable range rather than loop on it.
@@ -273,31 +273,37 @@ impl Trees {
         }
     }
 
-    /// Up to [`READ_CHUNK`] events with `from <= position <= head`.
-    fn events_chunk(&self, from: u64, head: u64) -> Result<Vec<RawEnvelope>, LogError> {
-        self.events
+    /// Up to [`READ_CHUNK`] records with `from <= position <= head`, each with its
+    /// position and decoded on its own: an undecodable record is an
+    /// [`LogError::Undecodable`] in its place, not the end of the chunk.
+    fn events_chunk(&self, from: u64, head: u64) -> Result<Vec<(u64, Decoded)>, LogError> {
+        let mut chunk = Vec::new();
+        for entry in self
+            .events
             .range(from.to_be_bytes()..=head.to_be_bytes())
             .take(READ_CHUNK)
-            .map(|entry| {
-                let (key, value) = entry.map_err(store)?;
-                decode_event(decode_u64(&key)?, &value)
-            })
-            .collect()
+        {
+            let (key, value) = entry.map_err(store)?;
+            let position = decode_u64(&key)?;
+            chunk.push((position, decode_event(position, &value)));
+        }
+        Ok(chunk)
     }
 
-    /// Up to [`READ_CHUNK`] of the tenant's events from `from_seq`, stopping at the
-    /// first one above `head`.
+    /// Up to [`READ_CHUNK`] of the tenant's events from `from_seq`, each with its
+    /// tenant sequence, stopping at the first one above `head`.
     fn tenant_chunk(
         &self,
         tenant: TenantId,
         from_seq: u64,
         head: u64,
-    ) -> Result<Vec<RawEnvelope>, LogError> {
+    ) -> Result<Vec<(u64, Decoded)>, LogError> {
         let mut chunk = Vec::new();
         let start = tenant_key(tenant, from_seq);
         let end = tenant_key(tenant, u64::MAX);
         for entry in self.tenants.range(start..=end).take(READ_CHUNK) {
-            let (_, value) = entry.map_err(store)?;
+            let (key, value) = entry.map_err(store)?;
+            let seq = decode_u64(&key[16..])?;
             let position = decode_u64(&value)?;
             if position > head {
                 break;
@@ -306,7 +312,7 @@ impl Trees {
             let bytes = bytes.ok_or_else(|| {
                 LogError::Store(format!("position {position} is indexed but missing"))
             })?;
-            chunk.push(decode_event(position, &bytes)?);
+            chunk.push((seq, decode_event(position, &bytes)));
         }
         Ok(chunk)
     }
@@ -452,6 +458,9 @@ fn tenant_key(tenant: TenantId, seq: u64) -> [u8; 24] {
     key
 }
 
+/// One record of a read: the event, or why it is not one.
+type Decoded = Result<RawEnvelope, LogError>;
+
 fn decode_u64(bytes: &[u8]) -> Result<u64, LogError> {
     let array: [u8; 8] = bytes
         .try_into()
@@ -460,8 +469,10 @@ fn decode_u64(bytes: &[u8]) -> Result<u64, LogError> {
 }
 
 fn decode_event(position: u64, bytes: &[u8]) -> Result<RawEnvelope, LogError> {
-    let mut event = RawEnvelope::from_json_bytes(bytes)
-        .map_err(|e| LogError::Store(format!("event at position {position}: {e}")))?;
+    let mut event = RawEnvelope::from_json_bytes(bytes).map_err(|e| LogError::Undecodable {
+        position,
+        error: e.to_string(),
+    })?;
     event.position = position;
     Ok(event)
 }

@@ -55,6 +55,11 @@ pub enum LogError {
     Store(String),
     #[error("the event does not fit the append: {0}")]
     Invalid(String),
+    /// A stored record that is not an event envelope at all (damaged, or written
+    /// by something else). Reads and subscriptions yield it in the record's place
+    /// and go on with the next record, so a consumer can note it and move past.
+    #[error("the record at position {position} is not an event: {error}")]
+    Undecodable { position: u64, error: String },
 }
 
 pub type EventStream = BoxStream<'static, Result<RawEnvelope, LogError>>;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt;
 use lettre::message::Mailbox;
-use rollcall_events::{EventLog, InvitationId, TenantId};
+use rollcall_events::{EventLog, InvitationId, LogError, TenantId};
 
 pub use message::{ComposeError, MailText, accept_link, compose, render};
 pub use state::{MailerState, OpenInvitation, TenantLabel};
@@ -181,6 +181,10 @@ impl Mailer {
                             // Reached the head seen before; is there more already?
                             target = log.head().await.unwrap_or(target);
                         }
+                    }
+                    Some(Err(LogError::Undecodable { position, error })) => {
+                        tracing::warn!(position, %error, "mailer skips a record that is not an event");
+                        state.pass(position)?;
                     }
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, retry_in = ?log_retry, "mailer lost its log subscription");

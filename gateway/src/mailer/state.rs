@@ -140,6 +140,15 @@ impl MailerState {
         Ok(())
     }
 
+    /// Moves the checkpoint past a record of the log that is not an event at all.
+    pub fn pass(&mut self, position: u64) -> Result<(), MailerError> {
+        if position > self.checkpoint {
+            self.tree.insert(CHECKPOINT_KEY, &position.to_be_bytes())?;
+            self.checkpoint = position;
+        }
+        Ok(())
+    }
+
     /// Records that the owed message for `id` went out (or can never go out).
     pub fn settle(&mut self, id: InvitationId) -> Result<(), MailerError> {
         if let Some(invitation) = self.invitations.get_mut(&id) {

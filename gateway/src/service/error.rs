@@ -46,6 +46,7 @@ impl From<LogError> for ServiceError {
             },
             LogError::Unavailable(m) => ServiceError::Unavailable(m),
             LogError::Store(m) | LogError::Invalid(m) => ServiceError::Store(m),
+            e @ LogError::Undecodable { .. } => ServiceError::Store(e.to_string()),
         }
     }
 }

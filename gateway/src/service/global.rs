@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use futures::TryStreamExt;
-use rollcall_events::{Envelope, Event, EventLog, UserId};
+use futures::StreamExt;
+use rollcall_events::{Envelope, Event, EventLog, LogError, UserId};
 
 use crate::service::idempotency::{Remembered, StoredKey};
 use crate::service::{Executed, ServiceError};
@@ -28,7 +28,16 @@ impl GlobalIndex {
             return Ok(());
         }
         let mut stream = log.read(from).await?;
-        while let Some(raw) = stream.try_next().await? {
+        while let Some(next) = stream.next().await {
+            let raw = match next {
+                Ok(raw) => raw,
+                // Not an event at all: nothing to learn from it.
+                Err(LogError::Undecodable { position, .. }) => {
+                    self.next = position + 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             self.next = raw.position + 1;
             // An event this build cannot decode says nothing about identities; the
             // tenant's own fold reports it when the tenant is used.

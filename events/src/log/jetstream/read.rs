@@ -22,8 +22,10 @@ const RECONNECT_CHECK: Duration = Duration::from_millis(250);
 
 /// Parses a stored message and gives it its position.
 pub(super) fn decode(payload: &[u8], position: u64) -> Result<RawEnvelope, LogError> {
-    let mut event = RawEnvelope::from_json_bytes(payload)
-        .map_err(|e| LogError::Store(format!("message at position {position}: {e}")))?;
+    let mut event = RawEnvelope::from_json_bytes(payload).map_err(|e| LogError::Undecodable {
+        position,
+        error: e.to_string(),
+    })?;
     event.position = position;
     Ok(event)
 }
@@ -87,6 +89,12 @@ impl JetStreamLog {
             let done = match (&item, until) {
                 (Ok(event), Until::Position(last)) => event.position >= last,
                 (Ok(event), Until::TenantSeq(last)) => event.tenant_seq >= last,
+                // A record that is not an event is reported in its place; the
+                // read goes on after it.
+                (Err(LogError::Undecodable { position, .. }), Until::Position(last)) => {
+                    *position >= last
+                }
+                (Err(LogError::Undecodable { .. }), Until::TenantSeq(_)) => false,
                 (Err(_), _) => true,
             };
             Some((item, (!done).then_some(messages)))
