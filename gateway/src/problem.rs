@@ -131,7 +131,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() && self.status != StatusCode::NOT_IMPLEMENTED {
+        // An unavailable log is an outage the gateway rides out (the client is told
+        // to retry): a warning. Any other server error is a fault: an error.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(status = 503, slug = self.slug, detail = %self.detail, "request deferred");
+        } else if self.status.is_server_error() && self.status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, "request failed");
         }
         let bytes = serde_json::to_vec(&self.body()).unwrap_or_default();

@@ -23,7 +23,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use rollcall_events::TenantId;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use extract::parse_json;
@@ -258,7 +258,10 @@ pub fn router(state: AppState) -> Router {
             // Method, path and status only: headers (and so tokens) are never logged.
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // Server errors are logged once, by the problem answer, at the
+                // level their cause deserves.
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .with_state(state)
 }
