@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use common::{TENANT, acme, at};
 use pretty_assertions::assert_eq;
 use rollcall_events::log::EmbeddedLog;
-use rollcall_events::{EventLog, RawEnvelope};
+use rollcall_events::{EventLog, LogError, RawEnvelope};
 use rollcall_replay::{
-    CheckpointSigner, SignedCheckpoint, TamperKind, VerifyReport, verify, verify_log,
+    CheckpointSigner, ReplayError, SignedCheckpoint, TamperKind, VerifyReport, verify, verify_log,
 };
 
 const EVENTS_TREE: &str = "log.events";
@@ -245,4 +245,29 @@ async fn truncation_passes_plain_verify_and_fails_checkpoint_verify() {
             }
         )
     );
+}
+
+/// A record overwritten with something that is not an event at all: verify does
+/// not skip it, on the whole log or the tenant's read, and names its position.
+#[tokio::test]
+async fn a_record_that_is_not_an_event_stops_verify_at_its_position() {
+    let f = fixture().await;
+    f.events()
+        .insert(3u64.to_be_bytes(), &b"garbage"[..])
+        .expect("overwrite");
+    f.db.flush().expect("flush");
+    let log = EmbeddedLog::from_db(f.db.clone()).expect("reopen");
+    for tenant in [None, Some(TENANT)] {
+        let error = verify_log(&log, tenant, None)
+            .await
+            .expect_err("an unreadable record is not verified");
+        assert!(
+            matches!(
+                error,
+                ReplayError::Log(LogError::Undecodable { position: 3, .. })
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("position 3"), "{error}");
+    }
 }
