@@ -149,6 +149,7 @@ pub async fn open_log(config: &Config) -> Result<rollcall_replay::open::OpenedLo
             data_dir: config.data_dir.clone(),
             nats_url: config.nats_url.clone(),
             nats_replicas: config.nats_replicas,
+            cache_bytes: None,
         })
         .await?,
     )

@@ -23,6 +23,7 @@ use rollcall_events::{
     Actor, Event, Permission, PermissionToggled, RoleKey, RolesChanged, Toggle, UserId,
     UserLoggedIn,
 };
+use rollcall_replay::open::{LogLocation, REPLAY_CACHE_BYTES, open_log};
 use rollcall_replay::{
     ExportFilter, ExportFormat, SnapshotStore, TeamHistory, export_log, verify_log,
 };
@@ -157,8 +158,10 @@ fn main() {
         s.team.members.len(),
         started.elapsed()
     );
+    // Laid out as `rollcall serve` keeps it, so the export below opens it as the
+    // `rollcall replay` CLI does.
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = sled::open(dir.path()).expect("sled");
+    let db = sled::open(LogLocation::embedded_dir(dir.path())).expect("sled");
     write_log(&db, &s);
     let log = Arc::new(EmbeddedLog::from_db(db.clone()).expect("log"));
     let last = s.raw.last().expect("events").occurred_at;
@@ -221,25 +224,31 @@ fn main() {
 const EXPORT_FROM: &str = "ROLLCALL_BENCH_EXPORT_FROM";
 const EXPORT_FORMAT: &str = "ROLLCALL_BENCH_EXPORT_FORMAT";
 
-/// The export process: opens the log the parent wrote, exports all of it, and
-/// prints the time and its own peak resident size (`VmHWM`, from its start).
+/// The export process: opens the log the parent wrote as `rollcall replay` does,
+/// exports all of it, and prints the time and its own peak resident size
+/// (`VmHWM`, from its start).
 fn export_only(dir: &std::path::Path, format: &str) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     // The parent's sled may still hold its lock for a moment after closing.
+    let location = LogLocation {
+        data_dir: dir.to_owned(),
+        nats_url: None,
+        nats_replicas: 1,
+        cache_bytes: Some(REPLAY_CACHE_BYTES),
+    };
     let started = Instant::now();
-    let db = loop {
-        match sled::open(dir) {
-            Ok(db) => break db,
+    let log = loop {
+        match runtime.block_on(open_log(&location)) {
+            Ok(opened) => break opened.log,
             Err(_) if started.elapsed() < Duration::from_secs(30) => {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(e) => panic!("cannot open the log: {e}"),
         }
     };
-    let log = EmbeddedLog::from_db(db).expect("log");
     let opened = status_kib("VmRSS").unwrap_or(0);
     let (label, format) = match format {
         "csv" => ("CSV", ExportFormat::Csv),
@@ -248,7 +257,7 @@ fn export_only(dir: &std::path::Path, format: &str) {
     let started = Instant::now();
     let summary = runtime
         .block_on(export_log(
-            &log,
+            log.as_ref(),
             &ExportFilter::default(),
             format,
             std::io::sink(),

@@ -72,6 +72,7 @@ impl LogArgs {
             data_dir: self.data_dir.clone(),
             nats_url: self.nats_url.clone(),
             nats_replicas: self.nats_replicas,
+            cache_bytes: Some(crate::open::REPLAY_CACHE_BYTES),
         }
     }
 }

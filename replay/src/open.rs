@@ -20,12 +20,19 @@ use crate::snapshot::SnapshotStore;
 /// Snapshots every this many events of a tenant.
 pub const SNAPSHOT_EVERY: u64 = 1000;
 
+/// Page cache of the embedded log for the `replay` CLI. Its commands read the
+/// trail once, front to back, where a cache does not help; sled's default (1 GiB)
+/// would grow with the trail and make a long export look like it held the trail.
+pub const REPLAY_CACHE_BYTES: u64 = 64 << 20;
+
 /// Where the log is.
 #[derive(Debug, Clone)]
 pub struct LogLocation {
     pub data_dir: PathBuf,
     pub nats_url: Option<String>,
     pub nats_replicas: usize,
+    /// The embedded log's page cache in bytes; `None` keeps sled's default.
+    pub cache_bytes: Option<u64>,
 }
 
 impl LogLocation {
@@ -72,7 +79,12 @@ pub async fn open_log(location: &LogLocation) -> Result<OpenedLog, OpenError> {
         }
         None => {
             let dir = LogLocation::embedded_dir(&location.data_dir);
-            let db = sled::open(&dir)
+            let mut config = sled::Config::new().path(&dir);
+            if let Some(bytes) = location.cache_bytes {
+                config = config.cache_capacity(bytes);
+            }
+            let db = config
+                .open()
                 .map_err(|e| LogError::Store(format!("cannot open {}: {e}", dir.display())))?;
             let log = EmbeddedLog::from_db(db.clone())?;
             let checkpoints = CheckpointStore::sled(&db)?;
