@@ -649,6 +649,7 @@ async fn health_readiness_metrics_and_openapi_answer() {
         "rollcall_commands_total",
         "rollcall_append_seconds",
         "rollcall_projection_position",
+        "rollcall_projection_quarantined",
         "rollcall_checks_total",
     ] {
         assert!(text.contains(name), "metrics lack {name}:\n{text}");

@@ -53,6 +53,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         let lag = head.saturating_sub(state.read().position());
         metrics::gauge!("rollcall_projection_lag").set(lag as f64);
     }
+    metrics::gauge!("rollcall_projection_quarantined").set(state.read().quarantined() as f64);
     let mut response = (StatusCode::OK, state.0.metrics.render()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -35,6 +35,11 @@ pub trait ReadModel: Send + Sync + 'static {
     /// Has the read side reached the log head it saw when it started?
     fn caught_up(&self) -> bool;
 
+    /// How many records of the log the read side quarantined instead of folding.
+    fn quarantined(&self) -> u64 {
+        0
+    }
+
     /// Waits until `position()` reaches `position`; false when `timeout` ran out first.
     async fn wait_for(&self, position: u64, timeout: Duration) -> bool;
 

@@ -56,6 +56,10 @@ impl ReadModel for ProjectionsRead {
         self.projections.caught_up()
     }
 
+    fn quarantined(&self) -> u64 {
+        self.projections.quarantined().len() as u64
+    }
+
     async fn wait_for(&self, position: u64, timeout: Duration) -> bool {
         self.projections.wait_for(position, timeout).await.is_ok()
     }
