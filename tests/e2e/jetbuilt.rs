@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::jtek::{by_email, stable};
-use crate::support::{Backend, Harness, slug};
+use crate::support::{Backend, Harness, position, slug};
 
 struct Jetbuilt {
     h: Harness,
@@ -44,18 +44,28 @@ impl Jetbuilt {
 
     /// An active member with no role, in the office `hq`; returns (user_id, position).
     async fn member(&self, email: &str, name: &str) -> (String, u64) {
-        let (user, _, _) = self
+        let (user, _) = self
             .h
-            .join_member(&self.tenant, &self.admin, email, name, json!({"roles": []}))
+            .join(
+                &self.tenant,
+                &self.admin,
+                email,
+                json!({"display_name": name, "roles": []}),
+            )
             .await;
         let (status, answer) = self.offices(&user, json!([HQ])).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
-        (user, answer["position"].as_u64().expect("position"))
+        (user, position(&answer))
     }
 
     async fn check_in(&self, at: u64, user: &str, permission: &str, resource: Value) -> Value {
         self.h
-            .check_resource(&self.tenant, &self.admin, at, user, permission, resource)
+            .check(
+                &self.tenant,
+                &self.admin,
+                at,
+                json!({"user_id": user, "permission": permission, "resource": resource}),
+            )
             .await
     }
 
@@ -77,7 +87,7 @@ impl Jetbuilt {
     async fn set(&self, user: &str, permission: &str, state: &str) -> u64 {
         let (status, answer) = self.toggle(user, permission, state).await;
         assert_eq!(status, StatusCode::OK, "{permission} {state}: {answer}");
-        answer["position"].as_u64().expect("position")
+        position(&answer)
     }
 
     async fn offices(&self, user: &str, offices: Value) -> (StatusCode, Value) {
@@ -273,13 +283,12 @@ async fn lite_keeps_its_permissions_on_until_the_plan_changes_to_enterprise() {
 #[tokio::test]
 async fn lite_members_see_every_project() {
     let t = Jetbuilt::start(Some("lite")).await;
-    let (member, _, at) =
-        t.h.join_member(
+    let (member, at) =
+        t.h.join(
             &t.tenant,
             &t.admin,
             "li@example.com",
-            "Lee Lite",
-            json!({"roles": []}),
+            json!({"display_name": "Lee Lite", "roles": []}),
         )
         .await;
     for resource in [json!({}), json!({"office_id": HQ})] {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Harness, invitation_token, slug};
+use crate::support::{Backend, Harness, invitation_token, position, slug};
 
 /// A tenant with its owner's token.
 struct Jtek {
@@ -31,34 +31,34 @@ impl Jtek {
 
     /// An active member with `roles`; returns (user_id, position).
     async fn member(&self, email: &str, name: &str, roles: Value) -> (String, u64) {
-        let (user, _, position) = self
-            .h
-            .join_member(
+        self.h
+            .join(
                 &self.tenant,
                 &self.admin,
                 email,
-                name,
-                json!({"roles": roles}),
+                json!({"display_name": name, "roles": roles}),
             )
-            .await;
-        (user, position)
+            .await
     }
 
     async fn check(&self, at: u64, user: &str, permission: &str) -> Value {
         self.h
-            .check_resource(&self.tenant, &self.admin, at, user, permission, json!({}))
+            .check(
+                &self.tenant,
+                &self.admin,
+                at,
+                json!({"user_id": user, "permission": permission, "resource": {}}),
+            )
             .await
     }
 
     async fn check_owned(&self, at: u64, user: &str, permission: &str, owner: Value) -> Value {
         self.h
-            .check_resource(
+            .check(
                 &self.tenant,
                 &self.admin,
                 at,
-                user,
-                permission,
-                json!({"owner_id": owner}),
+                json!({"user_id": user, "permission": permission, "resource": {"owner_id": owner}}),
             )
             .await
     }
@@ -69,7 +69,7 @@ impl Jtek {
             .toggle(&self.tenant, &self.admin, user, permission, state)
             .await;
         assert_eq!(status, StatusCode::OK, "{permission} {state}: {answer}");
-        answer["position"].as_u64().expect("position")
+        position(&answer)
     }
 
     async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
@@ -97,10 +97,6 @@ impl Jtek {
             .get(&format!("/v1/tenants/{}{path}", self.tenant), &self.admin)
             .await
     }
-}
-
-fn position(answer: &Value) -> u64 {
-    answer["position"].as_u64().expect("position")
 }
 
 fn source_kinds(answer: &Value) -> Vec<String> {

@@ -171,7 +171,7 @@ impl Harness {
         assert_eq!(status, StatusCode::CREATED, "create tenant: {answer}");
         let tenant = answer["tenant_id"].as_str().expect("tenant_id").to_owned();
         // Read your writes: the tests' first queries find the tenant.
-        let position = answer["position"].as_u64().expect("position");
+        let position = position(&answer);
         let (status, catalog) = self
             .get(
                 &format!("/v1/tenants/{tenant}/catalog?min_position={position}"),
@@ -371,7 +371,7 @@ impl Harness {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "accept: {answer}");
-        answer["position"].as_u64().expect("position")
+        position(&answer)
     }
 
     /// Invites and accepts; answers the new member's user_id and the position.
@@ -464,58 +464,6 @@ pub fn position(answer: &Value) -> u64 {
 
 /// Helpers of the product scenarios (Jtek, Jetbuilt).
 impl Harness {
-    /// Invites `email` with `body` extras (roles, permissions) as `admin`, accepts
-    /// the link from the outbox, and returns (user_id, invitation answer, accept position).
-    pub async fn join_member(
-        &self,
-        tenant: &str,
-        admin: &str,
-        email: &str,
-        name: &str,
-        extra: Value,
-    ) -> (String, Value, u64) {
-        let mut body = json!({"email": email, "display_name": name});
-        if let Value::Object(extra) = extra {
-            for (k, v) in extra {
-                body[k] = v;
-            }
-        }
-        let (status, invited) = self
-            .post(&format!("/v1/tenants/{tenant}/invitations"), admin, body)
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "invite {email}: {invited}");
-        let invitation = invited["invitation_id"].as_str().expect("invitation_id");
-        let token = invitation_token(self.server.data_dir(), invitation, 1);
-        let (status, accepted) = self
-            .post("/v1/invitations/accept", "", json!({"token": token}))
-            .await;
-        assert_eq!(status, StatusCode::OK, "accept {email}: {accepted}");
-        let user = invited["user_id"].as_str().expect("user_id").to_owned();
-        let position = accepted["position"].as_u64().expect("position");
-        (user, invited, position)
-    }
-
-    /// Asks the check API, waiting for `min_position`.
-    pub async fn check_resource(
-        &self,
-        tenant: &str,
-        token: &str,
-        min_position: u64,
-        user: &str,
-        permission: &str,
-        resource: Value,
-    ) -> Value {
-        let (status, answer) = self
-            .post(
-                &format!("/v1/tenants/{tenant}/check?min_position={min_position}"),
-                token,
-                json!({"user_id": user, "permission": permission, "resource": resource}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "check {permission}: {answer}");
-        answer
-    }
-
     /// Sets `permission` to `state` for `user`; returns status and answer.
     pub async fn toggle(
         &self,
