@@ -71,18 +71,34 @@ impl Projections {
     /// Folds everything up to the log's current head, then returns the position
     /// reached (rebuilds, tools and benchmarks; no live follow).
     pub async fn catch_up(&self, log: &dyn EventLog) -> Result<u64, ProjectionError> {
+        let (position, _) = self.catch_up_with(log, |_, _| {}).await?;
+        Ok(position)
+    }
+
+    /// [`catch_up`](Self::catch_up) that calls `progress(reached, head)` before
+    /// the first batch and after every batch, and also answers how many records
+    /// it read. A record that is not an event is quarantined in its place.
+    pub async fn catch_up_with(
+        &self,
+        log: &dyn EventLog,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(u64, u64), ProjectionError> {
         use futures::StreamExt;
         let head = log.head().await?;
         self.catch_up_to(head);
+        progress(self.position(), head);
         let mut stream = log.read(self.position().saturating_add(1)).await?;
         let mut batch = Vec::with_capacity(projector::MAX_BATCH);
+        let mut records = 0;
         while let Some(next) = stream.next().await {
+            records += 1;
             let last = match next {
                 Ok(raw) => {
                     let last = raw.position;
                     batch.push(raw);
                     if batch.len() == projector::MAX_BATCH || last >= head {
-                        self.apply(std::mem::take(&mut batch))?;
+                        let reached = self.apply(std::mem::take(&mut batch))?;
+                        progress(reached, head.max(reached));
                     }
                     last
                 }
@@ -97,9 +113,10 @@ impl Projections {
                 break;
             }
         }
-        self.apply(batch)?;
+        let reached = self.apply(batch)?;
+        progress(reached, head.max(reached));
         self.mark_caught_up();
-        Ok(self.position())
+        Ok((self.position(), records))
     }
 
     /// The last log position applied (0 before any).
@@ -244,7 +261,7 @@ impl Projections {
         counts
     }
 
-    /// Events skipped because they could not be decoded, in log order.
+    /// Records skipped because they could not be decoded, in log order.
     pub fn quarantined(&self) -> Vec<Quarantined> {
         self.inner
             .store
@@ -333,7 +350,13 @@ impl Projections {
                 }
                 Err(error) => {
                     tracing::warn!(position, event_id = %raw.event_id, %error, "event quarantined");
-                    writes.push(quarantine(&raw, error.to_string()));
+                    writes.push(quarantine(Quarantined {
+                        position,
+                        tenant_id: Some(raw.tenant_id),
+                        event_id: Some(raw.event_id),
+                        event_type: Some(raw.event_type.clone()),
+                        error: error.to_string(),
+                    }));
                 }
             }
         }
@@ -372,17 +395,13 @@ impl Projections {
             return Ok(self.position());
         }
         tracing::warn!(position, %error, "record quarantined: not an event");
-        let write = Write::put_json(
-            ViewTree::Quarantine,
-            position.to_be_bytes().to_vec(),
-            &Quarantined {
-                position,
-                tenant_id: None,
-                event_id: None,
-                event_type: None,
-                error: error.to_owned(),
-            },
-        );
+        let write = quarantine(Quarantined {
+            position,
+            tenant_id: None,
+            event_id: None,
+            event_type: None,
+            error: error.to_owned(),
+        });
         self.inner.store.commit(vec![write], position)?;
         self.publish(position);
         Ok(position)
@@ -398,16 +417,11 @@ impl Projections {
     }
 }
 
-fn quarantine(raw: &RawEnvelope, error: String) -> Write {
+/// The quarantine entry of a record, keyed by its position.
+fn quarantine(entry: Quarantined) -> Write {
     Write::put_json(
         ViewTree::Quarantine,
-        raw.position.to_be_bytes().to_vec(),
-        &Quarantined {
-            position: raw.position,
-            tenant_id: Some(raw.tenant_id),
-            event_id: Some(raw.event_id),
-            event_type: Some(raw.event_type.clone()),
-            error,
-        },
+        entry.position.to_be_bytes().to_vec(),
+        &entry,
     )
 }

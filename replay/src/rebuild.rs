@@ -5,9 +5,8 @@
 
 use std::path::Path;
 
-use futures::StreamExt;
-use rollcall_events::{EventLog, LogError};
-use rollcall_projections::{MAX_BATCH, Projections};
+use rollcall_events::EventLog;
+use rollcall_projections::Projections;
 use serde::Serialize;
 
 use crate::error::ReplayError;
@@ -17,7 +16,7 @@ use crate::error::ReplayError;
 pub struct Rebuilt {
     /// The last log position folded.
     pub position: u64,
-    /// Events read from the log.
+    /// Records read from the log (events, and any record that is not one).
     pub events: u64,
     /// Events that could not be decoded and were quarantined, not folded.
     pub quarantined: usize,
@@ -26,9 +25,9 @@ pub struct Rebuilt {
 }
 
 /// Folds `log` from its first event into projections in `fresh_dir`, which must
-/// not exist or be empty. `progress(done, total)` is called after every batch
-/// with the position reached and the log's head (the head when the rebuild
-/// started, or the position reached if the log grew meanwhile).
+/// not exist or be empty. `progress(done, total)` is called before the first batch
+/// and after every batch with the position reached and the log's head (the head
+/// when the rebuild started, or the position reached if the log grew meanwhile).
 pub async fn rebuild(
     log: &dyn EventLog,
     fresh_dir: &Path,
@@ -52,29 +51,7 @@ pub async fn rebuild(
     let db = sled::open(fresh_dir)
         .map_err(|e| ReplayError::Rebuild(format!("{}: {e}", fresh_dir.display())))?;
     let projections = Projections::open(db)?;
-    let head = log.head().await?;
-    progress(0, head);
-    let mut stream = log.read(1).await?;
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut events = 0;
-    while let Some(raw) = stream.next().await {
-        match raw {
-            Ok(raw) => batch.push(raw),
-            // Not an event at all: quarantined in its place, as the projector does.
-            Err(LogError::Undecodable { position, error }) => {
-                projections.apply(std::mem::take(&mut batch))?;
-                projections.skip_undecodable(position, &error)?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        events += 1;
-        if batch.len() == MAX_BATCH {
-            let reached = projections.apply(std::mem::take(&mut batch))?;
-            progress(reached, head.max(reached));
-        }
-    }
-    let reached = projections.apply(batch)?;
-    progress(reached, head.max(reached));
+    let (reached, events) = projections.catch_up_with(log, progress).await?;
     projections.flush()?;
     Ok(Rebuilt {
         position: reached,
