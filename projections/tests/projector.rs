@@ -17,7 +17,7 @@ use rollcall_events::{Actor, Appended, EventLog, EventStream, LogError, RawEnvel
 use rollcall_events::{Permission, RoleKey};
 use rollcall_projections::testing::{History, busy_history};
 use rollcall_projections::{AuditQuery, ProjectionError, Projections, WaitTimeout};
-use rollcall_tests::NatsServer;
+use rollcall_tests::{NatsServer, open_sled};
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -36,24 +36,9 @@ async fn append_all(log: &dyn EventLog, events: &[RawEnvelope]) -> u64 {
     last
 }
 
+/// Opens (or reopens, after a stop or a kill) the projections in `dir`.
 fn open(dir: &TempDir) -> Projections {
-    Projections::open(sled::open(dir.path()).expect("sled opens")).expect("projections open")
-}
-
-/// Opens the projections a killed projector left behind. sled's background I/O
-/// threads may still hold the closed database's file lock for a moment (a crashed
-/// process would have lost it at once), so the reopen waits for it.
-async fn reopen(dir: &TempDir) -> Projections {
-    let started = Instant::now();
-    loop {
-        match sled::open(dir.path()) {
-            Ok(db) => return Projections::open(db).expect("projections open"),
-            Err(_) if started.elapsed() < WAIT => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("sled never reopened: {e}"),
-        }
-    }
+    Projections::open(open_sled(dir.path())).expect("projections open")
 }
 
 /// Projections rebuilt from position 0 into a fresh directory.
@@ -277,7 +262,7 @@ async fn survives_a_crash_between_batches(log: Arc<dyn EventLog>) {
         crashed_at < head,
         "the crash came before the end: {crashed_at} of {head}"
     );
-    let p = reopen(&dir).await;
+    let p = open(&dir);
     assert_eq!(
         p.position(),
         crashed_at,

@@ -229,7 +229,7 @@ fn memory_is_rebuilt_from_sled_on_open() {
         p.flush().unwrap();
         p.state_hash()
     };
-    let p = rollcall_projections::Projections::open(sled::open(dir.path()).unwrap()).unwrap();
+    let p = rollcall_projections::Projections::open(rollcall_tests::open_sled(dir.path())).unwrap();
     assert_eq!(p.position(), h.position());
     assert_eq!(p.state_hash(), hash);
     assert_eq!(*p.team(TENANT).unwrap(), h.team(TENANT));

@@ -122,7 +122,7 @@ async fn the_sled_store_keeps_every_checkpoint_and_answers_the_newest() {
                 .expect("saved");
         }
     }
-    let db = sled::open(dir.path()).expect("reopen");
+    let db = rollcall_tests::open_sled(dir.path());
     let store = CheckpointStore::sled(&db).expect("store");
     let latest = store.latest(TENANT).await.expect("latest").expect("some");
     assert_eq!(latest.tenant_seq, 7);

@@ -43,7 +43,7 @@ async fn a_rebuild_equals_the_live_projections_and_reports_progress() {
     assert_eq!(seen.last(), Some(&(10, 10)));
 
     // The views are really there: open them again and ask.
-    let reopened = Projections::open(sled::open(&fresh).expect("sled")).expect("projections");
+    let reopened = Projections::open(rollcall_tests::open_sled(&fresh)).expect("projections");
     assert_eq!(reopened.state_hash(), live.state_hash());
     assert_eq!(reopened.users(TENANT, None).len(), 4);
 }

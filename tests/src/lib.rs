@@ -7,3 +7,23 @@ pub mod server;
 
 pub use nats::NatsServer;
 pub use server::{RollcallServer, ServerOptions};
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Opens the sled database at `path`, waiting up to ten seconds for its file lock.
+/// A handle closed a moment ago may still hold the lock: sled's background I/O
+/// threads let go of the file only when they finish. A process that exits releases
+/// it at once, so this is what a restart sees.
+pub fn open_sled(path: &Path) -> sled::Db {
+    let started = Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot open sled at {}: {e}", path.display()),
+        }
+    }
+}

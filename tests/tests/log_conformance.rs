@@ -29,7 +29,8 @@ impl Embedded {
 impl Backend for Embedded {
     fn open(&self) -> BoxFuture<'_, Log> {
         Box::pin(async move {
-            let log = EmbeddedLog::open(self.dir.path()).expect("open embedded log");
+            let db = rollcall_tests::open_sled(self.dir.path());
+            let log = EmbeddedLog::from_db(db).expect("open embedded log");
             Arc::new(log) as Log
         })
     }
