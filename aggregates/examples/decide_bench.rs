@@ -30,6 +30,7 @@ fn main() {
         now: t0(),
         actor: Actor::User(OWNER),
         mfa: false,
+        reason: None,
     };
     let rounds = 1_000u128;
     let started = Instant::now();

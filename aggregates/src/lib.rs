@@ -24,15 +24,16 @@
 
 pub mod access;
 pub mod catalog;
+pub mod limits;
 pub mod team;
 pub mod testing;
 
 pub use access::{
-    CheckOutcome, CheckRequest, Denial, Effective, Resource, Source, check, check_effective,
-    effective,
+    CheckOutcome, CheckRequest, Denial, Effective, Entitlement, Extent, Networks, PermId, PermSet,
+    Resource, Source, check, check_effective, effective, entitlement,
 };
 pub use catalog::{Catalog, CatalogError};
 pub use team::{
-    Command, Context, DomainError, Invitation, Member, MemberStatus, Override, Role, Team, decide,
-    evolve,
+    AccessReach, Command, Context, DomainError, Invitation, Member, MemberStatus, Override, Role,
+    Team, TeamParts, access_reach, decide, evolve,
 };

@@ -105,6 +105,11 @@ pub struct When {
     ctx: Context,
 }
 
+/// Continues a specification from a team (what [`When::then`] returned).
+pub fn given_team(team: Team) -> Given {
+    Given { team }
+}
+
 /// Starts a specification from events sealed with the operator as actor.
 pub fn given(events: impl IntoIterator<Item = Event>) -> Given {
     Given {
@@ -139,6 +144,7 @@ impl Given {
                 now: t0(),
                 actor: Actor::User(OWNER),
                 mfa: false,
+                reason: None,
             },
         }
     }
@@ -157,6 +163,11 @@ impl When {
 
     pub fn with_mfa(mut self) -> When {
         self.ctx.mfa = true;
+        self
+    }
+
+    pub fn because(mut self, reason: &str) -> When {
+        self.ctx.reason = Some(reason.to_owned());
         self
     }
 
@@ -214,6 +225,7 @@ pub mod catalogs {
             "multi_role": true,
             "owner_roles": ["admin"],
             "team_permission": "team.manage",
+            "billing_permission": "billing.manage",
             "plans": [
                 {"key": "pro", "label": "Pro", "custom_roles": true},
                 {"key": "lite", "label": "Lite", "always_on": ["contacts.view"],

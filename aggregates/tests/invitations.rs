@@ -186,7 +186,9 @@ fn a_member_may_not_invite_with_more_than_it_holds() {
         .by(Actor::User(user(MANAGER)))
         .then_err(DomainError::Escalation {
             actor: Actor::User(user(MANAGER)),
+            user_id: user(NEW),
             permission: "billing.manage".into(),
+            reach: "scope all, from anywhere".into(),
         });
     team()
         .when(with_overrides(
@@ -196,7 +198,9 @@ fn a_member_may_not_invite_with_more_than_it_holds() {
         .by(Actor::User(user(MANAGER)))
         .then_err(DomainError::Escalation {
             actor: Actor::User(user(MANAGER)),
+            user_id: user(NEW),
             permission: "billing.view".into(),
+            reach: "scope all, from anywhere".into(),
         });
 }
 

@@ -195,7 +195,9 @@ fn a_member_may_not_assign_a_role_granting_more_than_it_holds() {
         .by(Actor::User(user(MANAGER)))
         .then_err(DomainError::Escalation {
             actor: Actor::User(user(MANAGER)),
+            user_id: user(VIC),
             permission: "billing.manage".into(),
+            reach: "scope all, from anywhere".into(),
         });
 }
 
@@ -354,7 +356,9 @@ fn allows_respect_externals_escalation_and_prerequisites() {
         .by(Actor::User(user(MANAGER)))
         .then_err(DomainError::Escalation {
             actor: Actor::User(user(MANAGER)),
+            user_id: user(VIC),
             permission: "billing.view".into(),
+            reach: "scope all, from anywhere".into(),
         });
     base()
         .when(toggle(VIC, "projects.share", Toggle::Allow))

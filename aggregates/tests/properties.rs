@@ -119,6 +119,7 @@ fn run(steps: &[(Actor, Command)]) -> (Team, Vec<(Actor, Event)>, Vec<Team>) {
             now: t0(),
             actor: *actor,
             mfa: true,
+            reason: None,
         };
         if let Ok(event) = decide(&team, command, &ctx) {
             team = fold_one(team, *actor, t0(), &event);

@@ -120,6 +120,7 @@ fn plans_without_custom_roles_refuse_them() {
             now: t0(),
             actor: Actor::User(OWNER),
             mfa: false,
+            reason: None,
         };
         assert_eq!(
             rollcall_aggregates::decide(&team, &cmd, &ctx),
@@ -129,18 +130,24 @@ fn plans_without_custom_roles_refuse_them() {
 }
 
 #[test]
-fn a_member_may_not_create_a_role_granting_more_than_it_holds() {
-    team()
+fn a_role_nobody_holds_changes_nobodys_access_but_giving_it_is_a_grant() {
+    // Creating a role grants nothing; handing it out is what the invariant judges.
+    let team = team()
         .when(create("sales", &["billing.view"]))
+        .by(Actor::User(user(MANAGER)))
+        .then(created("sales", &["billing.view"]));
+    given_team(team)
+        .when(Command::ChangeRoles {
+            user_id: user(MANAGER),
+            roles: vec!["manager".into(), "sales".into()],
+        })
         .by(Actor::User(user(MANAGER)))
         .then_err(DomainError::Escalation {
             actor: Actor::User(user(MANAGER)),
+            user_id: user(MANAGER),
             permission: "billing.view".into(),
+            reach: "scope all, from anywhere".into(),
         });
-    team()
-        .when(create("sales", &["contacts.view"]))
-        .by(Actor::User(user(MANAGER)))
-        .then(created("sales", &["contacts.view"]));
 }
 
 #[test]
@@ -210,17 +217,44 @@ fn updates_name_a_known_custom_role_and_change_it() {
 
 #[test]
 fn a_member_may_not_widen_a_role_beyond_what_it_holds() {
+    let widen = || Command::UpdateRole {
+        role: "sales".into(),
+        label: "Sales".into(),
+        grants: perms(&["contacts.view", "billing.manage"]),
+    };
+    // Nobody holds it yet: nobody gains.
     with_sales()
-        .when(Command::UpdateRole {
+        .when(widen())
+        .by(Actor::User(user(MANAGER)))
+        .then(Event::RoleUpdated(RoleUpdated {
             role: "sales".into(),
-            label: "Sales".into(),
-            grants: perms(&["contacts.view", "billing.manage"]),
-        })
+            from: RoleSpec {
+                label: "Sales".into(),
+                grants: perms(&["contacts.view"]),
+            },
+            to: RoleSpec {
+                label: "Sales".into(),
+                grants: perms(&["contacts.view", "billing.manage"]),
+            },
+        }));
+    // Its holder would gain what the actor lacks.
+    with_sales()
+        .and_by(Actor::Operator, joined(user(5), &["sales"]))
+        .when(widen())
         .by(Actor::User(user(MANAGER)))
         .then_err(DomainError::Escalation {
             actor: Actor::User(user(MANAGER)),
+            user_id: user(5),
             permission: "billing.manage".into(),
+            reach: "scope all, from anywhere".into(),
         });
+    // The owner holds it all.
+    with_sales()
+        .and_by(Actor::Operator, joined(user(5), &["sales"]))
+        .when(widen())
+        .by(Actor::User(OWNER))
+        .result()
+        .expect("the owner may widen the role");
 }
 
 #[test]

@@ -114,13 +114,22 @@ fn every_other_command_needs_a_tenant() {
 }
 
 #[test]
-fn an_admin_redefines_the_catalog() {
+fn only_the_operator_redefines_the_catalog() {
     let mut doc = catalogs::small();
     doc.areas[0].label = "People".into();
+    // Not even the owner: the catalog is the product's permission model.
+    given([tenant_created(catalogs::small())])
+        .when(Command::DefineCatalog {
+            catalog: doc.clone(),
+        })
+        .then_err(DomainError::OperatorOnly {
+            action: "replace the catalog",
+        });
     let team = given([tenant_created(catalogs::small())])
         .when(Command::DefineCatalog {
             catalog: doc.clone(),
         })
+        .by(Actor::Operator)
         .then(Event::CatalogDefined(CatalogDefined {
             version: 2,
             catalog: doc,
@@ -139,6 +148,7 @@ fn a_redefinition_keeps_the_key_and_must_change_something() {
     doc.key = "other".into();
     given([tenant_created(catalogs::small())])
         .when(Command::DefineCatalog { catalog: doc })
+        .by(Actor::Operator)
         .then_err(DomainError::CatalogKeyChanged {
             from: "small".into(),
             to: "other".into(),
@@ -147,6 +157,7 @@ fn a_redefinition_keeps_the_key_and_must_change_something() {
         .when(Command::DefineCatalog {
             catalog: catalogs::small(),
         })
+        .by(Actor::Operator)
         .then_err(DomainError::Unchanged { what: "catalog" });
 }
 
@@ -157,6 +168,7 @@ fn a_redefinition_may_not_drop_a_role_in_use() {
     given([tenant_created(catalogs::small())])
         .and_by(Actor::Operator, joined(user(2), &["viewer"]))
         .when(Command::DefineCatalog { catalog: doc })
+        .by(Actor::Operator)
         .then_err(DomainError::RoleInUse {
             role: "viewer".into(),
             members: 1,
@@ -177,9 +189,88 @@ fn a_redefinition_may_not_leave_the_tenant_without_an_admin() {
     doc.owner_roles = vec!["boss".into()];
     given([tenant_created(catalogs::small())])
         .when(Command::DefineCatalog { catalog: doc })
+        .by(Actor::Operator)
         .then_err(DomainError::LastActiveAdmin {
             admins: vec![OWNER],
         });
+}
+
+#[test]
+fn the_plan_changes_with_the_billing_permission_not_the_team_permission() {
+    // MANAGER holds everything but billing, team management included.
+    let manager = || {
+        given([tenant_created(catalogs::small())])
+            .and_by(Actor::Operator, joined(user(4), &["manager"]))
+    };
+    manager()
+        .when(Command::ChangePlan {
+            plan: "lite".into(),
+        })
+        .by(Actor::User(user(4)))
+        .then_err(DomainError::PermissionRequired {
+            actor: Actor::User(user(4)),
+            permission: "billing.manage".into(),
+            action: "change the plan",
+        });
+    // A billing-only member may, when the change gains nobody more than it holds:
+    // lite turns `contacts.view` on for everyone, which it holds too.
+    let billing = given([tenant_created(catalogs::small())])
+        .and_by(Actor::Operator, joined(user(4), &["manager"]))
+        .and_by(
+            Actor::Operator,
+            [Event::RoleCreated(RoleCreated {
+                role: "payer".into(),
+                label: "Payer".into(),
+                grants: vec!["billing.manage".into(), "contacts.view".into()],
+            })],
+        )
+        .and_by(Actor::Operator, joined(user(5), &["payer"]));
+    billing
+        .when(Command::ChangePlan {
+            plan: "lite".into(),
+        })
+        .by(Actor::User(user(5)))
+        .result()
+        .expect("the billing member changes the plan");
+    // A catalog without a billing permission leaves plans to the operator.
+    let mut doc = catalogs::small();
+    doc.billing_permission = None;
+    given([tenant_created(doc)])
+        .when(Command::ChangePlan {
+            plan: "lite".into(),
+        })
+        .then_err(DomainError::OperatorOnly {
+            action: "change the plan",
+        });
+}
+
+#[test]
+fn a_plan_change_gives_what_the_plans_define_on_the_billing_permission_alone() {
+    // Back to pro, `billing.view` (which lite withholds) returns for the owner.
+    // The billing member does not hold it, but the plans are the catalog's, and
+    // the authority to switch between them is the billing permission.
+    let team = given([tenant_created(catalogs::small())])
+        .and_by(
+            Actor::Operator,
+            [
+                Event::PlanChanged(PlanChanged {
+                    from: "pro".into(),
+                    to: "lite".into(),
+                }),
+                Event::RoleCreated(RoleCreated {
+                    role: "payer".into(),
+                    label: "Payer".into(),
+                    grants: vec!["billing.manage".into()],
+                }),
+            ],
+        )
+        .and_by(Actor::Operator, joined(user(5), &["payer"]));
+    team.when(Command::ChangePlan { plan: "pro".into() })
+        .by(Actor::User(user(5)))
+        .then(Event::PlanChanged(PlanChanged {
+            from: "lite".into(),
+            to: "pro".into(),
+        }));
 }
 
 #[test]

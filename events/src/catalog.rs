@@ -65,6 +65,10 @@ pub struct CatalogDoc {
     /// The permission that lets an actor manage the team; holding it is what
     /// "admin" means for the last-admin and admins-change-admins rules.
     pub team_permission: Permission,
+    /// The permission that lets a member change the tenant's plan (Jetbuilt:
+    /// `billing.manage`). Absent: only the operator changes plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_permission: Option<Permission>,
     /// Actions that count as "view" actions: the only ones external members may hold.
     #[serde(default = "default_view_actions")]
     pub view_actions: Vec<String>,

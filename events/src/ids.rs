@@ -82,6 +82,14 @@ macro_rules! key_id {
                 Self(s.to_owned())
             }
         }
+
+        // Hash and equality come from the inner `String`, so lookups by `&str`
+        // agree with lookups by key.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

@@ -149,13 +149,40 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The HTTP status of a domain rejection, by its slug: who may not (403), what
+/// is not there (404), what clashes with the state (409), what is gone (410),
+/// and everything else the request got wrong (422).
+pub fn status_of(e: &DomainError) -> StatusCode {
+    match e.slug() {
+        "not-found" => StatusCode::NOT_FOUND,
+        "forbidden"
+        | "escalation"
+        | "only-admins-change-admins"
+        | "mfa-required"
+        | "network-not-allowed" => StatusCode::FORBIDDEN,
+        "conflict" | "email-taken" | "role-in-use" | "last-admin" | "unchanged"
+        | "invitation-used" => StatusCode::CONFLICT,
+        "invitation-expired" | "invitation-canceled" | "invitation-superseded" => StatusCode::GONE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> ApiError {
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-        let mut problem = ApiError::new(status, e.slug(), e.to_string());
+        let mut problem = ApiError::new(status_of(&e), e.slug(), e.to_string());
         match &e {
-            DomainError::Escalation { permission, .. }
+            DomainError::Escalation {
+                permission,
+                user_id,
+                reach,
+                ..
+            } => {
+                problem = problem
+                    .with("permission", permission.to_string())
+                    .with("user_id", user_id.to_string())
+                    .with("reach", reach.clone());
+            }
+            DomainError::PermissionRequired { permission, .. }
             | DomainError::UnknownPermission { permission }
             | DomainError::ExternalViewOnly { permission }
             | DomainError::AllOffices { permission, .. } => {
@@ -226,6 +253,154 @@ impl From<ReadError> for ApiError {
             ReadError::Invalid(m) => ApiError::validation(StatusCode::BAD_REQUEST, m),
             ReadError::Unavailable(m) => ApiError::unavailable(m),
             ReadError::Store(m) => ApiError::internal(m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use rollcall_aggregates::testing::*;
+    use rollcall_aggregates::{CatalogError, MemberStatus};
+    use rollcall_events::Actor;
+
+    #[test]
+    fn errors_have_stable_slugs_and_statuses() {
+        let id = invitation_of(user(2));
+        let cases: Vec<(DomainError, &str, u16)> = vec![
+            (DomainError::TenantNotFound, "not-found", 404),
+            (
+                DomainError::LastActiveAdmin {
+                    admins: vec![OWNER],
+                },
+                "last-admin",
+                409,
+            ),
+            (
+                DomainError::Escalation {
+                    actor: Actor::User(user(2)),
+                    user_id: user(3),
+                    permission: "billing.view".into(),
+                    reach: "scope all, from anywhere".into(),
+                },
+                "escalation",
+                403,
+            ),
+            (
+                DomainError::PrerequisiteMissing {
+                    permission: "projects.edit".into(),
+                    requires: "projects.view".into(),
+                },
+                "prerequisite-missing",
+                422,
+            ),
+            (
+                DomainError::InvitationExpired {
+                    invitation_id: id,
+                    expired_at: t0(),
+                },
+                "invitation-expired",
+                410,
+            ),
+            (
+                DomainError::InvitationCanceled { invitation_id: id },
+                "invitation-canceled",
+                410,
+            ),
+            (
+                DomainError::InvitationUsed { invitation_id: id },
+                "invitation-used",
+                409,
+            ),
+            (
+                DomainError::InvitationSuperseded { invitation_id: id },
+                "invitation-superseded",
+                410,
+            ),
+            (
+                DomainError::NotAuthorized {
+                    actor: Actor::User(user(2)),
+                },
+                "forbidden",
+                403,
+            ),
+            (
+                DomainError::InvalidCidr { cidr: "x".into() },
+                "validation",
+                422,
+            ),
+            (DomainError::MfaRequired, "mfa-required", 403),
+            (
+                DomainError::EmailTaken {
+                    email: "a@b.c".into(),
+                },
+                "email-taken",
+                409,
+            ),
+            (
+                DomainError::RoleInUse {
+                    role: "user".into(),
+                    members: 2,
+                },
+                "role-in-use",
+                409,
+            ),
+            (DomainError::Unchanged { what: "roles" }, "unchanged", 409),
+            (
+                DomainError::TooManyOffices {
+                    plan: "lite".into(),
+                    max: 1,
+                    requested: 2,
+                },
+                "plan-restriction",
+                422,
+            ),
+            (
+                DomainError::ExternalViewOnly {
+                    permission: "contacts.edit".into(),
+                },
+                "external-view-only",
+                422,
+            ),
+            (
+                DomainError::OnlyAdminsChangeAdmins { user_id: OWNER },
+                "only-admins-change-admins",
+                403,
+            ),
+            (
+                DomainError::NetworkNotAllowed {
+                    user_id: user(2),
+                    ip: "192.0.2.1".into(),
+                },
+                "network-not-allowed",
+                403,
+            ),
+            (
+                DomainError::NotActive {
+                    user_id: user(2),
+                    status: MemberStatus::Deactivated,
+                },
+                "conflict",
+                409,
+            ),
+            (
+                DomainError::UnknownRole { role: "x".into() },
+                "unknown-role",
+                422,
+            ),
+            (
+                DomainError::InvalidCatalog(CatalogError::NoPlans),
+                "invalid-catalog",
+                422,
+            ),
+        ];
+        for (err, slug, status) in cases {
+            assert_eq!(
+                (err.slug(), status_of(&err).as_u16()),
+                (slug, status),
+                "{err}"
+            );
         }
     }
 }

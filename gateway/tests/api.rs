@@ -80,11 +80,15 @@ async fn the_catalog_reads_back_and_can_be_redefined() {
             .iter()
             .any(|r| r["key"] == json!("admin") && r["builtin"] == json!(true))
     );
-    // What GET answers can be edited and PUT back as it is.
+    // What GET answers can be edited and PUT back as it is — by the operator:
+    // the catalog is the product's permission model, not the tenant admin's.
     let mut doc = got.body.clone();
     doc["label"] = json!("Jtek CRM (renamed)");
+    h.send(Method::PUT, &path, Some(&owner), Some(doc.clone()))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
     let put = h
-        .send(Method::PUT, &path, Some(&owner), Some(doc))
+        .send(Method::PUT, &path, Some(OPERATOR), Some(doc))
         .await
         .expect(StatusCode::OK);
     let again = h
@@ -99,7 +103,7 @@ async fn the_catalog_reads_back_and_can_be_redefined() {
     h.send(
         Method::PUT,
         &path,
-        Some(&owner),
+        Some(OPERATOR),
         Some(json!({"catalog": wrapped})),
     )
     .await

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use rollcall_aggregates::{Catalog, Effective, Member, MemberStatus, Role, Team};
+use rollcall_aggregates::{Catalog, Effective, Member, MemberStatus, Role, Team, TeamParts};
 use rollcall_events::catalog::CatalogDoc;
 use rollcall_events::{GENESIS_HASH, RoleKey, TenantId, Toggle};
 
@@ -79,7 +79,7 @@ pub(crate) fn load_all(
                 }
                 None => None,
             };
-        let team = Team {
+        let team = Team::from(TeamParts {
             tenant_id: header.tenant_id,
             name: header.name,
             catalog: catalog.map(|doc| Arc::new(Catalog::index(doc))),
@@ -95,7 +95,7 @@ pub(crate) fn load_all(
                 .as_ref()
                 .map_or_else(|| GENESIS_HASH.to_owned(), |e| e.hash.clone()),
             position: last.as_ref().map_or(0, |e| e.position),
-        };
+        });
         tenants.insert(tenant, Arc::new(TenantState::resolve(Arc::new(team))));
     }
     Ok(tenants)

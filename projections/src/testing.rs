@@ -92,6 +92,7 @@ impl History {
             now: History::at(self.position() + 1),
             actor,
             mfa: true,
+            reason: None,
         };
         let event = decide(&team, &command, &ctx)?;
         Ok(self.push(tenant, actor, event))

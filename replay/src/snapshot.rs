@@ -71,7 +71,7 @@ impl From<&Team> for TeamState {
 
 impl From<TeamState> for Team {
     fn from(s: TeamState) -> Self {
-        Team {
+        Team::from(rollcall_aggregates::TeamParts {
             tenant_id: s.tenant_id,
             name: s.name,
             catalog: s.catalog.map(|doc| Arc::new(Catalog::index(doc))),
@@ -82,7 +82,7 @@ impl From<TeamState> for Team {
             tenant_seq: s.tenant_seq,
             head_hash: s.head_hash,
             position: s.position,
-        }
+        })
     }
 }
 

@@ -33,7 +33,11 @@ async fn every_endpoint(backend: Backend) {
     assert_eq!(catalog["plan"], "pro");
     let mut doc = catalog.clone();
     doc["label"] = json!("Jtek CRM");
-    let (status, answer) = h.put(&format!("{base}/catalog"), &admin, doc).await;
+    // The catalog is the product's permission model: the operator's, not the
+    // tenant admin's.
+    let (status, answer) = h.put(&format!("{base}/catalog"), &admin, doc.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let (status, answer) = h.put(&format!("{base}/catalog"), OPERATOR, doc).await;
     command(status, &answer, StatusCode::OK, &mut last);
     let (_, catalog) = h
         .get(&format!("{base}/catalog?min_position={last}"), &admin)

@@ -39,6 +39,9 @@ pub enum Denial {
     Overridden,
     ScopeExcluded,
     NetworkNotAllowed,
+    /// The member may act only from listed networks, and the request did not say
+    /// where it comes from.
+    NetworkUnknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,9 +58,8 @@ pub struct CheckOutcome {
 
 /// Checks one request against already-resolved effective permissions.
 ///
-/// Network restrictions apply to the address of the request when one is given;
-/// logins, which always carry one, are refused outside the allowed networks by
-/// the decider.
+/// A member limited to listed networks is allowed only when the request names
+/// an address inside them: without one, the answer is `network-unknown`.
 pub fn check_effective(
     effective: &Effective,
     catalog: &Catalog,
@@ -77,13 +79,22 @@ pub fn check_effective(
             format!("{user} is {}, so holds no permission", effective.status),
         );
     }
-    if let Some(ip) = request.source_ip
-        && !network_allows(&effective.networks, Some(ip))
-    {
-        return denied(
-            Denial::NetworkNotAllowed,
-            format!("{user} may not act from {ip}, outside the allowed networks"),
-        );
+    match request.source_ip {
+        None if !effective.networks.is_empty() => {
+            return denied(
+                Denial::NetworkUnknown,
+                format!(
+                    "{user} may act only from listed networks, and the request does not say where it comes from"
+                ),
+            );
+        }
+        Some(ip) if !network_allows(&effective.networks, Some(ip)) => {
+            return denied(
+                Denial::NetworkNotAllowed,
+                format!("{user} may not act from {ip}, outside the allowed networks"),
+            );
+        }
+        _ => {}
     }
     let Some(sources) = effective.permissions.get(p) else {
         return match effective.denied.get(p) {

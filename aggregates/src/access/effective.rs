@@ -1,5 +1,12 @@
-//! Effective permissions: the one pure function that projections, as-of queries,
+//! Effective permissions: the one resolution that projections, as-of queries,
 //! the decider and the check all use, so they can never disagree.
+//!
+//! [`resolve_set`] is the rule: a member's roles (or the default role), plus the
+//! plan's always-on permissions, with overrides applied (deny beats inherit, allow
+//! adds, an always-on permission cannot be denied), less what the plan withholds,
+//! less what an external member may not hold, less every permission whose
+//! prerequisites are not held. [`sources_of`] explains one held permission from the
+//! same inputs, and [`effective`] puts both together for a member view.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +15,7 @@ use rollcall_events::catalog::Scope;
 use rollcall_events::{Actor, MemberKind, OfficeId, Permission, RoleKey, Toggle, UserId};
 use serde::{Deserialize, Serialize};
 
+use crate::access::{PermId, PermSet};
 use crate::catalog::Catalog;
 use crate::team::{Member, MemberStatus, Team};
 
@@ -66,34 +74,116 @@ pub struct Effective {
     pub denied: BTreeMap<Permission, Source>,
 }
 
+/// The roles a member's access comes from: their own, or the catalog's default
+/// role when they hold none (the flag says which).
+pub fn member_roles<'a>(catalog: &'a Catalog, member: &'a Member) -> (&'a [RoleKey], bool) {
+    match (member.roles.is_empty(), &catalog.doc().default_role) {
+        (true, Some(role)) => (std::slice::from_ref(role), true),
+        _ => (&member.roles, false),
+    }
+}
+
+/// What the member holds if active: the rule of resolution without the status
+/// gate (the decider judges an invitation before it is accepted).
+pub fn resolve_set(team: &Team, catalog: &Catalog, member: &Member) -> PermSet {
+    let mut held = PermSet::new();
+    for key in member_roles(catalog, member).0 {
+        if let Some(role) = team.roles.get(key) {
+            held.union_with(&catalog.role_set(&role.grants, &role.except));
+        }
+    }
+    let always_on = catalog.always_on_set(&team.plan);
+    held.union_with(&always_on);
+    for (p, o) in &member.overrides {
+        let Some(id) = catalog.id(p.as_str()) else {
+            continue;
+        };
+        match o.state {
+            Toggle::Deny if !always_on.contains(id) => held.remove(id),
+            Toggle::Allow => held.insert(id),
+            _ => {}
+        }
+    }
+    held.subtract(&catalog.unavailable_set(&team.plan));
+    if member.kind == MemberKind::External {
+        held.intersect_with(catalog.views());
+    }
+    catalog.drop_unmet_prerequisites(&mut held);
+    held
+}
+
+/// Why a member holds `id` (which [`resolve_set`] says they do): every role
+/// granting it, the plan, an allow override — in that order.
+pub fn sources_of(team: &Team, catalog: &Catalog, member: &Member, id: PermId) -> Vec<Source> {
+    let mut sources = Vec::new();
+    let (roles, default) = member_roles(catalog, member);
+    for key in roles {
+        let Some(role) = team.roles.get(key) else {
+            continue;
+        };
+        let source = if default {
+            Source::DefaultRole { role: key.clone() }
+        } else {
+            Source::Role { role: key.clone() }
+        };
+        if catalog.role_set(&role.grants, &role.except).contains(id) && !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    if catalog.always_on_set(&team.plan).contains(id) {
+        sources.push(Source::Plan {
+            plan: team.plan.clone(),
+        });
+    }
+    let allowed = catalog
+        .name(id)
+        .and_then(|p| member.overrides.get(p))
+        .filter(|o| o.state == Toggle::Allow);
+    if let Some(o) = allowed {
+        sources.push(Source::Override {
+            by: o.by,
+            at: o.at,
+            position: o.position,
+        });
+    }
+    sources
+}
+
 /// The member's effective permissions; `None` for an unknown user.
 pub fn effective(team: &Team, user: UserId) -> Option<Effective> {
     let member = team.members.get(&user)?;
-    let (permissions, denied) = match team.catalog() {
-        Some(catalog) if member.status == MemberStatus::Active => (
-            resolve_permissions(team, catalog, member),
-            denials(team, catalog, member),
-        ),
-        _ => (BTreeMap::new(), BTreeMap::new()),
+    let Some(catalog) = team.catalog() else {
+        return Some(Effective {
+            user_id: member.user_id,
+            status: member.status,
+            kind: member.kind,
+            permissions: BTreeMap::new(),
+            scopes: BTreeMap::new(),
+            offices: member.offices.clone(),
+            all_offices: false,
+            networks: member.networks.clone(),
+            denied: BTreeMap::new(),
+        });
     };
-    let (mut scopes, all_offices) = match team.catalog() {
-        Some(catalog) => resolve_scopes(catalog, member, &permissions),
-        None => (BTreeMap::new(), false),
+    let active = member.status == MemberStatus::Active;
+    let held = if active {
+        resolve_set(team, catalog, member)
+    } else {
+        PermSet::new()
     };
-    // A plan with one office at most (Jetbuilt Lite) has no offices to keep apart:
-    // there the `offices` scope restricts nothing.
-    let single_office = team
-        .catalog()
-        .and_then(|c| c.plan(&team.plan))
-        .and_then(|p| p.max_offices)
-        .is_some_and(|max| max <= 1);
-    if single_office {
-        for scope in scopes.values_mut() {
-            if *scope == Scope::Offices {
-                *scope = Scope::All;
-            }
-        }
-    }
+    let permissions = held
+        .iter()
+        .filter_map(|id| {
+            let p = catalog.name(id)?;
+            Some((p.clone(), sources_of(team, catalog, member, id)))
+        })
+        .collect();
+    let denied = if active {
+        denials(team, catalog, member)
+    } else {
+        BTreeMap::new()
+    };
+    let (scopes, all_offices) = resolve_scopes(team, catalog, member, &held);
     Some(Effective {
         user_id: member.user_id,
         status: member.status,
@@ -109,12 +199,15 @@ pub fn effective(team: &Team, user: UserId) -> Option<Effective> {
 
 /// Deny overrides that take effect (a plan's always-on permission cannot be denied).
 fn denials(team: &Team, catalog: &Catalog, member: &Member) -> BTreeMap<Permission, Source> {
-    let always_on = catalog.always_on(&team.plan);
+    let always_on = catalog.always_on_set(&team.plan);
     member
         .overrides
         .iter()
         .filter(|(p, o)| {
-            o.state == Toggle::Deny && catalog.has_permission(p) && !always_on.contains(*p)
+            o.state == Toggle::Deny
+                && catalog
+                    .id(p.as_str())
+                    .is_some_and(|id| !always_on.contains(id))
         })
         .map(|(p, o)| {
             (
@@ -129,106 +222,22 @@ fn denials(team: &Team, catalog: &Catalog, member: &Member) -> BTreeMap<Permissi
         .collect()
 }
 
-/// What the member would hold if active: the rules of resolution without the
-/// status gate. The decider uses it to judge an invitation before it is accepted.
-pub(crate) fn resolve_permissions(
+/// Resolves every scoped area: the explicit scope if still offered, else the
+/// default, lifted to `all` while the lifting permission is held; on a plan with
+/// at most one office (Jetbuilt Lite) there are no offices to keep apart, so the
+/// `offices` scope restricts nothing there. Also says whether the member belongs
+/// to every office (holds the permission that lifts the `offices` scope).
+pub fn resolve_scopes(
     team: &Team,
     catalog: &Catalog,
     member: &Member,
-) -> BTreeMap<Permission, Vec<Source>> {
-    let mut held: BTreeMap<Permission, Vec<Source>> = BTreeMap::new();
-    let add = |held: &mut BTreeMap<Permission, Vec<Source>>, p: Permission, s: Source| {
-        let sources = held.entry(p).or_default();
-        if !sources.contains(&s) {
-            sources.push(s);
-        }
-    };
-
-    let default_role = catalog.doc().default_role.as_ref();
-    let roles: Vec<(&RoleKey, bool)> = match (member.roles.is_empty(), default_role) {
-        (true, Some(role)) => vec![(role, true)],
-        _ => member.roles.iter().map(|r| (r, false)).collect(),
-    };
-    for (key, is_default) in roles {
-        let Some(role) = team.roles.get(key) else {
-            continue;
-        };
-        for p in catalog.role_permissions(&role.grants, &role.except) {
-            let source = if is_default {
-                Source::DefaultRole { role: key.clone() }
-            } else {
-                Source::Role { role: key.clone() }
-            };
-            add(&mut held, p, source);
-        }
-    }
-
-    let always_on = catalog.always_on(&team.plan);
-    for p in &always_on {
-        add(
-            &mut held,
-            p.clone(),
-            Source::Plan {
-                plan: team.plan.clone(),
-            },
-        );
-    }
-
-    for (p, o) in &member.overrides {
-        if !catalog.has_permission(p) {
-            continue;
-        }
-        match o.state {
-            Toggle::Deny if !always_on.contains(p) => {
-                held.remove(p);
-            }
-            Toggle::Allow => add(
-                &mut held,
-                p.clone(),
-                Source::Override {
-                    by: o.by,
-                    at: o.at,
-                    position: o.position,
-                },
-            ),
-            _ => {}
-        }
-    }
-
-    let unavailable = catalog.unavailable(&team.plan);
-    held.retain(|p, _| !unavailable.contains(p));
-    if member.kind == MemberKind::External {
-        held.retain(|p, _| catalog.is_view(p));
-    }
-    drop_missing_prerequisites(catalog, &mut held);
-    held
-}
-
-/// Removes permissions whose prerequisites are not held, until nothing changes:
-/// dropping one may strand another that required it.
-fn drop_missing_prerequisites(catalog: &Catalog, held: &mut BTreeMap<Permission, Vec<Source>>) {
-    loop {
-        let stranded: Vec<Permission> = held
-            .keys()
-            .filter(|p| catalog.requires(p).iter().any(|r| !held.contains_key(r)))
-            .cloned()
-            .collect();
-        if stranded.is_empty() {
-            return;
-        }
-        for p in stranded {
-            held.remove(&p);
-        }
-    }
-}
-
-/// Resolves every scoped area: the explicit scope if still offered, else the
-/// default, lifted to `all` while the lifting permission is held.
-pub(crate) fn resolve_scopes(
-    catalog: &Catalog,
-    member: &Member,
-    held: &BTreeMap<Permission, Vec<Source>>,
+    held: &PermSet,
 ) -> (BTreeMap<String, Scope>, bool) {
+    let holds = |p: &Permission| catalog.id(p.as_str()).is_some_and(|id| held.contains(id));
+    let single_office = catalog
+        .plan(&team.plan)
+        .and_then(|p| p.max_offices)
+        .is_some_and(|max| max <= 1);
     let mut scopes = BTreeMap::new();
     for (area, doc) in catalog.scoped_areas() {
         let mut scope = member
@@ -237,17 +246,16 @@ pub(crate) fn resolve_scopes(
             .copied()
             .filter(|s| doc.options.contains(s))
             .unwrap_or(doc.default);
-        if doc
-            .lifted_by
-            .get(&scope)
-            .is_some_and(|p| held.contains_key(p))
-        {
+        if doc.lifted_by.get(&scope).is_some_and(holds) {
+            scope = Scope::All;
+        }
+        if single_office && scope == Scope::Offices {
             scope = Scope::All;
         }
         scopes.insert(area.to_owned(), scope);
     }
     let all_offices = catalog
         .lifting_permission(Scope::Offices)
-        .is_some_and(|p| held.contains_key(p));
+        .is_some_and(holds);
     (scopes, all_offices)
 }

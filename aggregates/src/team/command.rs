@@ -133,11 +133,13 @@ impl Command {
     }
 }
 
-/// What a decision needs from outside: the time, who asks, and whether that
-/// person passed an MFA step-up for this request.
+/// What a decision needs from outside: the time, who asks, whether that person
+/// passed an MFA step-up for this request, and the reason they gave (recorded in
+/// the event's envelope, so it is held to the same limits as the command).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {
     pub now: DateTime<Utc>,
     pub actor: Actor,
     pub mfa: bool,
+    pub reason: Option<String>,
 }

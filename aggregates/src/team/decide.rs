@@ -2,8 +2,17 @@
 //!
 //! Each command is first authorized, then validated on its own terms; the
 //! candidate event is then folded into a copy of the team so that the rules about
-//! the resulting state (an admin remains, prerequisites hold) are judged on the
-//! state itself rather than re-derived by hand for every command.
+//! the resulting state are judged on the state itself rather than re-derived by
+//! hand for every command:
+//!
+//! - an active admin remains;
+//! - **no escalation**: every (permission, extent, networks) that any member gains
+//!   must already be held at least that widely by the actor. This one invariant
+//!   covers granting, lifting a deny, falling back to the default role,
+//!   reactivating, editing a role, widening a scope, offices or networks — for
+//!   others and for oneself. The operator is exempt, and so are the tenant-level
+//!   settings, which have their own authority: the catalog is the operator's, the
+//!   plan needs the catalog's billing permission.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -12,10 +21,12 @@ use rollcall_events::{
     Actor, Event, InvitationId, MemberKind, Permission, RoleKey, Toggle, UserId,
 };
 
+use crate::access::{Entitlement, entitlement};
 use crate::catalog::Catalog;
+use crate::limits;
 use crate::team::evolve::{FoldMeta, apply};
 use crate::team::state::normalise_email;
-use crate::team::{Command, Context, DomainError, MemberStatus, Team};
+use crate::team::{AccessReach, Command, Context, DomainError, MemberStatus, Team, access_reach};
 
 mod checks;
 mod invitations;
@@ -28,6 +39,7 @@ type Decision = Result<Event, DomainError>;
 /// Decides a command. Pure: the same team, command and context always give the
 /// same answer.
 pub fn decide(team: &Team, command: &Command, ctx: &Context) -> Decision {
+    limits::reason(ctx.reason.as_deref())?;
     if let Command::CreateTenant {
         name,
         catalog,
@@ -61,6 +73,7 @@ pub fn decide(team: &Team, command: &Command, ctx: &Context) -> Decision {
     d.authorize(command)?;
     let event = d.command(command)?;
     d.admin_remains(command, &event)?;
+    d.no_escalation(&event)?;
     Ok(event)
 }
 
@@ -77,24 +90,18 @@ fn fold_meta(team: &Team, ctx: &Context) -> FoldMeta {
         actor: ctx.actor,
         at: ctx.now,
         position: team.position + 1,
-        reason: None,
+        reason: ctx.reason.clone(),
     }
-}
-
-fn non_empty(value: &str, field: &'static str) -> Result<String, DomainError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(DomainError::Empty { field });
-    }
-    Ok(v.to_owned())
 }
 
 /// Normalises and validates an email. Deliberately shallow: deliverability is
 /// proven by accepting the invitation, not by a grammar.
 fn valid_email(email: &str) -> Result<String, DomainError> {
     let email = normalise_email(email);
-    let ok = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
+    let ok = email.len() <= limits::MAX_EMAIL_BYTES
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || limits::is_forbidden_char(c))
         && match email.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -137,6 +144,27 @@ impl Decider<'_> {
             action,
         };
         match command {
+            // The catalog is the product's permission model, not a tenant setting.
+            Command::DefineCatalog { .. } => {
+                return Err(DomainError::OperatorOnly {
+                    action: "replace the catalog",
+                });
+            }
+            // The plan is billing, not team management: it takes the catalog's
+            // billing permission (and, like everything, no escalation).
+            Command::ChangePlan { .. } => {
+                let action = "change the plan";
+                let billing = &self.catalog.doc().billing_permission;
+                return match (billing, self.catalog.billing_permission()) {
+                    (Some(_), Some(id)) if self.team.holds(actor, id) => Ok(()),
+                    (Some(permission), _) => Err(DomainError::PermissionRequired {
+                        actor: self.ctx.actor,
+                        permission: permission.clone(),
+                        action,
+                    }),
+                    (None, _) => Err(DomainError::OperatorOnly { action }),
+                };
+            }
             Command::AcceptInvitation { invitation_id, .. } => {
                 let member = self.invitee(*invitation_id)?;
                 return if member.user_id == actor {
@@ -280,29 +308,100 @@ impl Decider<'_> {
         apply(self.team.clone(), event, &fold_meta(self.team, self.ctx))
     }
 
-    /// The team as it would be after `event`, reduced to the one member the
-    /// event is about: a member's effective permissions depend only on that
-    /// member, the roles, the plan and the catalog, so nobody else is copied.
-    fn preview_member(&self, user_id: UserId, event: &Event) -> Team {
-        let team = Team {
+    /// The team as it would be after `event`, reduced to the members given: a
+    /// member's effective permissions depend only on that member, the roles, the
+    /// plan and the catalog, so nobody else is copied.
+    fn preview_members(&self, users: &[UserId], event: &Event) -> Team {
+        let mut parts = crate::team::TeamParts {
             tenant_id: self.team.tenant_id,
             name: String::new(),
             catalog: self.team.catalog.clone(),
             catalog_version: self.team.catalog_version,
             plan: self.team.plan.clone(),
             roles: self.team.roles.clone(),
-            members: self
-                .team
-                .members
-                .get(&user_id)
-                .map(|m| (user_id, m.clone()))
-                .into_iter()
-                .collect(),
+            members: Default::default(),
             tenant_seq: self.team.tenant_seq,
             head_hash: String::new(),
             position: self.team.position,
         };
-        apply(team, event, &fold_meta(self.team, self.ctx))
+        for user in users {
+            if let Some(m) = self.team.members.get(user) {
+                parts.members.insert(*user, m.clone());
+            }
+        }
+        apply(Team::from(parts), event, &fold_meta(self.team, self.ctx))
+    }
+
+    /// The one member `event` is about, after it.
+    fn preview_member(&self, user_id: UserId, event: &Event) -> Team {
+        self.preview_members(&[user_id], event)
+    }
+
+    /// The invariant: nobody ends up holding anything more widely than the actor
+    /// held it before the command. Judged on every member whose access the event
+    /// may change ([`access_reach`]), on what is effective afterwards, so a gain
+    /// through any route is caught the same way.
+    ///
+    /// Tenant-level settings are the exception, each with its own authority: the
+    /// catalog is the operator's, and a plan change — which turns on or off only
+    /// what the catalog's plan definitions say — takes the billing permission
+    /// (its audit entry lists every member's delta).
+    fn no_escalation(&self, event: &Event) -> Result<(), DomainError> {
+        let Actor::User(actor) = self.ctx.actor else {
+            return Ok(());
+        };
+        if matches!(
+            event,
+            Event::TenantCreated(_) | Event::CatalogDefined(_) | Event::PlanChanged(_)
+        ) {
+            return Ok(());
+        }
+        let reach = access_reach(self.team, event);
+        let affected = reach.members(self.team);
+        let affected = match (&reach, event) {
+            // A new member is not in the team before the event.
+            (_, Event::UserInvited(e)) => vec![e.user_id],
+            _ => affected,
+        };
+        if affected.is_empty() {
+            return Ok(());
+        }
+        let next = if reach == AccessReach::Everyone {
+            self.preview(event)
+        } else {
+            self.preview_members(&affected, event)
+        };
+        let Some(catalog) = next.catalog() else {
+            return Ok(());
+        };
+        let held = match self.team.member(actor) {
+            Some(m) if m.status == MemberStatus::Active => entitlement(self.team, self.catalog, m),
+            _ => Entitlement::none(),
+        };
+        for user in affected {
+            let Some(after) = next.member(user) else {
+                continue;
+            };
+            let before = self
+                .team
+                .member(user)
+                .map(|m| entitlement(self.team, self.catalog, m))
+                .unwrap_or_default();
+            let after = entitlement(&next, catalog, after);
+            let beyond = before
+                .gains(catalog, &after)
+                .filter(|id| !held.covers(catalog, &after, *id))
+                .find_map(|id| catalog.name(id).map(|p| (id, p)));
+            if let Some((id, permission)) = beyond {
+                return Err(DomainError::Escalation {
+                    actor: self.ctx.actor,
+                    user_id: user,
+                    permission: permission.clone(),
+                    reach: after.describe(catalog, id),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// No command may take away the last active admin. Only commands that can

@@ -26,10 +26,22 @@ pub enum DomainError {
         list(admins)
     )]
     LastActiveAdmin { admins: Vec<UserId> },
-    #[error("{actor} may not grant `{permission}`, which it does not hold itself")]
+    #[error(
+        "{actor} may not give {user_id} `{permission}` ({reach}): the actor does not hold it that widely itself"
+    )]
     Escalation {
         actor: Actor,
+        /// The member who would have gained.
+        user_id: UserId,
         permission: Permission,
+        /// How widely the member would have held it ("scope all, from anywhere").
+        reach: String,
+    },
+    #[error("{actor} may not {action} without `{permission}`")]
+    PermissionRequired {
+        actor: Actor,
+        permission: Permission,
+        action: &'static str,
     },
     #[error("{user_id} is an admin; only admins may change admins")]
     OnlyAdminsChangeAdmins { user_id: UserId },
@@ -130,6 +142,16 @@ pub enum DomainError {
     InvalidReassign { user_id: UserId },
     #[error("{field} must not be empty")]
     Empty { field: &'static str },
+    #[error("{field} is longer than the limit of {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("{field} has more entries than the limit of {max}")]
+    TooMany { field: &'static str, max: usize },
+    #[error("{field} holds control or bidirectional formatting characters")]
+    InvalidText { field: &'static str },
+    #[error(
+        "an invitation valid for {ttl_hours} hours would expire past the last representable date"
+    )]
+    InvalidExpiry { ttl_hours: u32 },
     #[error("unknown profile link `{link}`")]
     UnknownProfileLink { link: String },
     #[error("a catalog may not change its key from `{from}` to `{to}`")]
@@ -153,7 +175,10 @@ impl DomainError {
             | NotActive { .. }
             | NotAccepted { .. }
             | NotDeactivated { .. } => "conflict",
-            OperatorOnly { .. } | NotAuthorized { .. } | Forbidden { .. } => "forbidden",
+            OperatorOnly { .. }
+            | NotAuthorized { .. }
+            | Forbidden { .. }
+            | PermissionRequired { .. } => "forbidden",
             LastActiveAdmin { .. } => "last-admin",
             Escalation { .. } => "escalation",
             OnlyAdminsChangeAdmins { .. } => "only-admins-change-admins",
@@ -187,24 +212,12 @@ impl DomainError {
             | InvalidRoleKey { .. }
             | InvalidReassign { .. }
             | Empty { .. }
+            | TooLong { .. }
+            | TooMany { .. }
+            | InvalidText { .. }
+            | InvalidExpiry { .. }
             | UnknownProfileLink { .. }
             | CatalogKeyChanged { .. } => "validation",
-        }
-    }
-
-    /// The HTTP status a gateway should answer with.
-    pub fn http_status(&self) -> u16 {
-        match self.slug() {
-            "not-found" => 404,
-            "forbidden"
-            | "escalation"
-            | "only-admins-change-admins"
-            | "mfa-required"
-            | "network-not-allowed" => 403,
-            "conflict" | "email-taken" | "role-in-use" | "last-admin" | "unchanged"
-            | "invitation-used" => 409,
-            "invitation-expired" | "invitation-canceled" | "invitation-superseded" => 410,
-            _ => 422,
         }
     }
 }

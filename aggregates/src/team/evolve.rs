@@ -64,6 +64,17 @@ fn with_member(mut team: Team, user_id: UserId, f: impl FnOnce(&mut Member)) -> 
     team
 }
 
+/// Inserts (or replaces) a member and indexes it.
+fn put_member(mut team: Team, member: Member) -> Team {
+    if let Some(old) = team.members.get(&member.user_id) {
+        let old = old.clone();
+        team.lookup_mut().release_email(&old);
+    }
+    team.lookup_mut().add(&member);
+    team.members.insert(member.user_id, member);
+    team
+}
+
 /// The state change of one event, shared by `evolve` and by `decide`, which folds
 /// a candidate event to judge the state it would lead to.
 pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
@@ -74,8 +85,8 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
             team.catalog_version = 1;
             team.plan = e.plan.clone();
             team.roles = builtin_roles(&e.catalog).collect();
-            team.members.insert(
-                e.owner_id,
+            put_member(
+                team,
                 Member {
                     user_id: e.owner_id,
                     email: e.owner_email.clone(),
@@ -97,8 +108,7 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
                     deactivated_at: None,
                     reassign_to: None,
                 },
-            );
-            team
+            )
         }
         Event::CatalogDefined(e) => {
             team.catalog = Some(Arc::new(Catalog::index(e.catalog.clone())));
@@ -147,8 +157,8 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
                 .filter(|(_, t)| **t != Toggle::Inherit)
                 .map(|(p, t)| (p.clone(), override_of(*t, meta)))
                 .collect();
-            team.members.insert(
-                e.user_id,
+            put_member(
+                team,
                 Member {
                     user_id: e.user_id,
                     email: e.email.clone(),
@@ -177,8 +187,7 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
                     deactivated_at: None,
                     reassign_to: None,
                 },
-            );
-            team
+            )
         }
         Event::InvitationResent(e) => with_member(team, e.user_id, |m| {
             if let Some(inv) = m.invitation.as_mut() {
@@ -187,12 +196,19 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
                 inv.expires_at = e.expires_at;
             }
         }),
-        Event::InvitationCanceled(e) => with_member(team, e.user_id, |m| {
-            m.status = MemberStatus::Canceled;
-            if let Some(inv) = m.invitation.as_mut() {
-                inv.canceled_at = Some(meta.at);
+        Event::InvitationCanceled(e) => {
+            let mut team = with_member(team, e.user_id, |m| {
+                m.status = MemberStatus::Canceled;
+                if let Some(inv) = m.invitation.as_mut() {
+                    inv.canceled_at = Some(meta.at);
+                }
+            });
+            // A canceled invitation frees its email.
+            if let Some(m) = team.members.get(&e.user_id).cloned() {
+                team.lookup_mut().release_email(&m);
             }
-        }),
+            team
+        }
         Event::InvitationAccepted(e) => with_member(team, e.user_id, |m| {
             m.status = MemberStatus::Active;
             m.accepted_at = Some(meta.at);
@@ -242,7 +258,8 @@ fn override_of(state: Toggle, meta: &FoldMeta) -> Override {
     }
 }
 
-/// Expiry of an invitation sent at `now` under a catalog's time-to-live.
-pub(crate) fn expiry(now: DateTime<Utc>, ttl_hours: u32) -> DateTime<Utc> {
-    now + Duration::hours(i64::from(ttl_hours))
+/// Expiry of an invitation sent at `now` under a catalog's time-to-live; `None`
+/// when it would fall outside the representable dates.
+pub(crate) fn expiry(now: DateTime<Utc>, ttl_hours: u32) -> Option<DateTime<Utc>> {
+    now.checked_add_signed(Duration::try_hours(i64::from(ttl_hours))?)
 }

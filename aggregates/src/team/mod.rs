@@ -8,6 +8,7 @@ mod command;
 mod decide;
 mod error;
 mod evolve;
+mod reach;
 mod state;
 
 pub use command::{Command, Context};
@@ -15,4 +16,5 @@ pub use decide::decide;
 pub(crate) use decide::network_allows;
 pub use error::DomainError;
 pub use evolve::evolve;
-pub use state::{Invitation, Member, MemberStatus, Override, Role, Team};
+pub use reach::{AccessReach, access_reach};
+pub use state::{Invitation, Member, MemberStatus, Override, Role, Team, TeamParts};

@@ -1,6 +1,6 @@
 //! The Team's state, as `evolve` builds it from events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use rollcall_events::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::access::resolve_permissions;
+use crate::access::resolve_set;
 use crate::catalog::Catalog;
 
 /// The aggregate. `Default` is the empty team before `tenant.created`.
@@ -32,6 +32,79 @@ pub struct Team {
     pub head_hash: String,
     /// Log position of the last event folded.
     pub position: u64,
+    /// Derived from `members`, so the decider finds a member by email or by
+    /// invitation without scanning the team.
+    lookup: Lookup,
+}
+
+/// Indexes over the members, kept by `evolve` (and rebuilt by [`Team::from`]
+/// [`TeamParts`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Lookup {
+    /// Normalised email → the member holding it (canceled invitees free theirs).
+    pub emails: HashMap<String, UserId>,
+    pub invitations: HashMap<InvitationId, UserId>,
+}
+
+impl Lookup {
+    pub fn of<'a>(members: impl IntoIterator<Item = &'a Member>) -> Lookup {
+        let mut lookup = Lookup::default();
+        for m in members {
+            lookup.add(m);
+        }
+        lookup
+    }
+
+    /// Indexes `m` as it is now.
+    pub fn add(&mut self, m: &Member) {
+        if m.status != MemberStatus::Canceled {
+            self.emails.insert(m.email.clone(), m.user_id);
+        }
+        if let Some(inv) = &m.invitation {
+            self.invitations.insert(inv.id, m.user_id);
+        }
+    }
+
+    /// Forgets `m`'s email if it still points at `m`.
+    pub fn release_email(&mut self, m: &Member) {
+        if self.emails.get(&m.email) == Some(&m.user_id) {
+            self.emails.remove(&m.email);
+        }
+    }
+}
+
+/// Every stored field of a [`Team`], for rebuilding one from a snapshot or a
+/// projection without replaying the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamParts {
+    pub tenant_id: Option<TenantId>,
+    pub name: String,
+    pub catalog: Option<Arc<Catalog>>,
+    pub catalog_version: u32,
+    pub plan: String,
+    pub roles: BTreeMap<RoleKey, Role>,
+    pub members: BTreeMap<UserId, Member>,
+    pub tenant_seq: u64,
+    pub head_hash: String,
+    pub position: u64,
+}
+
+impl From<TeamParts> for Team {
+    fn from(p: TeamParts) -> Team {
+        Team {
+            lookup: Lookup::of(p.members.values()),
+            tenant_id: p.tenant_id,
+            name: p.name,
+            catalog: p.catalog,
+            catalog_version: p.catalog_version,
+            plan: p.plan,
+            roles: p.roles,
+            members: p.members,
+            tenant_seq: p.tenant_seq,
+            head_hash: p.head_hash,
+            position: p.position,
+        }
+    }
 }
 
 /// A role: a named bundle of grants.
@@ -133,6 +206,7 @@ impl Default for Team {
             tenant_seq: 0,
             head_hash: GENESIS_HASH.to_owned(),
             position: 0,
+            lookup: Lookup::default(),
         }
     }
 }
@@ -157,10 +231,34 @@ impl Team {
     /// The member with this email (normalised first); canceled invitations free
     /// their email, so they are ignored.
     pub fn member_by_email(&self, email: &str) -> Option<&Member> {
-        let email = normalise_email(email);
-        self.members
-            .values()
-            .find(|m| m.status != MemberStatus::Canceled && m.email == email)
+        let id = self.lookup.emails.get(&normalise_email(email))?;
+        self.members.get(id)
+    }
+
+    /// The member an invitation was sent to.
+    pub fn invitee(&self, invitation: InvitationId) -> Option<&Member> {
+        let id = self.lookup.invitations.get(&invitation)?;
+        self.members.get(id)
+    }
+
+    /// The stored fields, for persisting the state ([`TeamParts`] rebuilds it).
+    pub fn parts(&self) -> TeamParts {
+        TeamParts {
+            tenant_id: self.tenant_id,
+            name: self.name.clone(),
+            catalog: self.catalog.clone(),
+            catalog_version: self.catalog_version,
+            plan: self.plan.clone(),
+            roles: self.roles.clone(),
+            members: self.members.clone(),
+            tenant_seq: self.tenant_seq,
+            head_hash: self.head_hash.clone(),
+            position: self.position,
+        }
+    }
+
+    pub(crate) fn lookup_mut(&mut self) -> &mut Lookup {
+        &mut self.lookup
     }
 
     /// Active and effectively holding the catalog's team permission.
@@ -169,8 +267,18 @@ impl Team {
             return false;
         };
         member.status == MemberStatus::Active
-            && resolve_permissions(self, catalog, member)
-                .contains_key(&catalog.doc().team_permission)
+            && catalog
+                .team_permission()
+                .is_some_and(|team| resolve_set(self, catalog, member).contains(team))
+    }
+
+    /// Active and effectively holding `permission` (by id).
+    pub fn holds(&self, id: UserId, permission: crate::access::PermId) -> bool {
+        let (Some(member), Some(catalog)) = (self.members.get(&id), self.catalog()) else {
+            return false;
+        };
+        member.status == MemberStatus::Active
+            && resolve_set(self, catalog, member).contains(permission)
     }
 
     pub fn active_admins(&self) -> Vec<UserId> {

@@ -111,6 +111,7 @@ pub fn full_catalog() -> CatalogDoc {
         multi_role: true,
         owner_roles: vec![RoleKey::from("admin")],
         team_permission: perm("team.manage"),
+        billing_permission: None,
         view_actions: vec!["view".to_owned()],
         plans: vec![
             PlanDoc {
@@ -164,6 +165,7 @@ pub fn minimal_catalog() -> CatalogDoc {
         multi_role: false,
         owner_roles: vec![RoleKey::from("admin")],
         team_permission: perm("team.manage"),
+        billing_permission: None,
         view_actions: vec!["view".to_owned(), "read".to_owned()],
         plans: vec![PlanDoc {
             key: "basic".to_owned(),

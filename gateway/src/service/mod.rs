@@ -242,6 +242,7 @@ impl CommandService {
             now: meta.now,
             actor: meta.actor,
             mfa: meta.mfa,
+            reason: meta.reason.clone(),
         };
 
         let slot = self.slot(tenant);

@@ -64,6 +64,7 @@ impl Scenario {
             now,
             actor,
             mfa: true,
+            reason: None,
         };
         let event = decide(&self.team, &command, &ctx)?;
         Ok(self.record(actor, now, reason, &event))

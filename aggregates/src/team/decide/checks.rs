@@ -1,10 +1,11 @@
-//! Checks shared by several commands: lookups, grants, escalation, prerequisites.
+//! Checks shared by several commands: lookups, grants, prerequisites.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rollcall_events::{Actor, InvitationId, MemberKind, OfficeId, Permission, RoleKey, UserId};
 
-use crate::access::resolve_permissions;
+use crate::access::resolve_set;
+use crate::limits;
 use crate::team::{DomainError, Member, MemberStatus, Team};
 
 use super::Decider;
@@ -40,9 +41,7 @@ impl Decider<'_> {
 
     pub(super) fn invitee(&self, invitation_id: InvitationId) -> Result<&Member, DomainError> {
         self.team
-            .members
-            .values()
-            .find(|m| m.invitation.as_ref().is_some_and(|i| i.id == invitation_id))
+            .invitee(invitation_id)
             .ok_or(DomainError::UnknownInvitation { invitation_id })
     }
 
@@ -74,6 +73,7 @@ impl Decider<'_> {
     /// Validates a role list: known roles, no duplicates kept, one role where the
     /// catalog allows only one.
     pub(super) fn roles(&self, roles: &[RoleKey]) -> Result<Vec<RoleKey>, DomainError> {
+        limits::count(roles.len(), "roles", limits::MAX_ROLES_PER_MEMBER)?;
         let mut out: Vec<RoleKey> = Vec::new();
         for r in roles {
             if !self.team.roles.contains_key(r) {
@@ -94,13 +94,12 @@ impl Decider<'_> {
         &self,
         roles: impl IntoIterator<Item = &'r RoleKey>,
     ) -> BTreeSet<Permission> {
-        let unavailable = self.catalog.unavailable(&self.team.plan);
-        roles
-            .into_iter()
-            .filter_map(|k| self.team.roles.get(k))
-            .flat_map(|r| self.catalog.role_permissions(&r.grants, &r.except))
-            .filter(|p| !unavailable.contains(p))
-            .collect()
+        let mut set = crate::access::PermSet::new();
+        for role in roles.into_iter().filter_map(|k| self.team.roles.get(k)) {
+            set.union_with(&self.catalog.role_set(&role.grants, &role.except));
+        }
+        set.subtract(&self.catalog.unavailable_set(&self.team.plan));
+        self.catalog.names_of(&set).cloned().collect()
     }
 
     pub(super) fn check_available(&self, p: &Permission) -> Result<(), DomainError> {
@@ -129,29 +128,6 @@ impl Decider<'_> {
         }
     }
 
-    /// A member may only hand out what it holds itself; the operator is exempt.
-    pub(super) fn check_escalation(
-        &self,
-        granted: &BTreeSet<Permission>,
-    ) -> Result<(), DomainError> {
-        let Actor::User(actor) = self.ctx.actor else {
-            return Ok(());
-        };
-        let held = match (self.team.member(actor), self.team.catalog()) {
-            (Some(m), Some(c)) if m.status == MemberStatus::Active => {
-                resolve_permissions(self.team, c, m)
-            }
-            _ => BTreeMap::new(),
-        };
-        match granted.iter().find(|p| !held.contains_key(*p)) {
-            Some(p) => Err(DomainError::Escalation {
-                actor: self.ctx.actor,
-                permission: p.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-
     /// Every granted permission must be effective for the member afterwards (as
     /// if active, so an invitation is judged before it is accepted); one that
     /// is not because a prerequisite is missing is refused, naming the prerequisite.
@@ -164,14 +140,14 @@ impl Decider<'_> {
         let Some(member) = next.member(user_id) else {
             return Ok(());
         };
-        let held = resolve_permissions(next, self.catalog, member);
-        for p in granted.iter().filter(|p| !held.contains_key(*p)) {
-            if let Some(r) = self
-                .catalog
-                .requires(p)
-                .iter()
-                .find(|r| !held.contains_key(*r))
-            {
+        let held = resolve_set(next, self.catalog, member);
+        let holds = |p: &Permission| {
+            self.catalog
+                .id(p.as_str())
+                .is_some_and(|id| held.contains(id))
+        };
+        for p in granted.iter().filter(|p| !holds(p)) {
+            if let Some(r) = self.catalog.requires(p).iter().find(|r| !holds(r)) {
                 return Err(DomainError::PrerequisiteMissing {
                     permission: p.clone(),
                     requires: r.clone(),
@@ -181,11 +157,10 @@ impl Decider<'_> {
         Ok(())
     }
 
-    /// Validates a custom role's grants and returns what they amount to.
-    pub(super) fn role_spec(
-        &self,
-        grants: &[Permission],
-    ) -> Result<BTreeSet<Permission>, DomainError> {
+    /// Validates a custom role's grants: known, offered by the plan, carrying
+    /// their own prerequisites.
+    pub(super) fn role_spec(&self, grants: &[Permission]) -> Result<(), DomainError> {
+        limits::count(grants.len(), "grants", limits::MAX_ROLE_GRANTS)?;
         let unavailable_patterns = self
             .catalog
             .plan(&self.team.plan)
@@ -223,7 +198,7 @@ impl Decider<'_> {
                 });
             }
         }
-        Ok(perms)
+        Ok(())
     }
 
     pub(super) fn custom_roles_allowed(&self) -> Result<(), DomainError> {

@@ -7,10 +7,11 @@ use rollcall_events::{
     Toggle, UserInvited,
 };
 
+use crate::limits;
 use crate::team::DomainError;
 use crate::team::evolve::expiry;
 
-use super::{Decider, Decision, Invite, non_empty, valid_email};
+use super::{Decider, Decision, Invite, valid_email};
 
 impl Decider<'_> {
     pub(super) fn invite_user(&self, c: Invite<'_>) -> Decision {
@@ -27,8 +28,14 @@ impl Decider<'_> {
                 invitation_id: c.invitation_id,
             });
         }
-        let display_name = non_empty(c.display_name, "display name")?;
-        let nonce = non_empty(c.nonce, "nonce")?;
+        limits::count(self.team.members.len() + 1, "members", limits::MAX_MEMBERS)?;
+        let display_name = limits::text(c.display_name, "display name", limits::MAX_NAME_CHARS)?;
+        let nonce = limits::text(c.nonce, "nonce", limits::MAX_NONCE_CHARS)?;
+        limits::count(
+            c.overrides.len(),
+            "permissions",
+            limits::MAX_INVITE_OVERRIDES,
+        )?;
         let roles = self.roles(c.roles)?;
         let always_on = self.catalog.always_on(&self.team.plan);
         let mut overrides = BTreeMap::new();
@@ -58,7 +65,6 @@ impl Decider<'_> {
         let mut granted = self.role_grants(&roles);
         granted.extend(allowed);
         self.check_external(c.kind, &granted)?;
-        self.check_escalation(&granted)?;
         let event = Event::UserInvited(UserInvited {
             user_id: c.user_id,
             invitation_id: c.invitation_id,
@@ -68,7 +74,7 @@ impl Decider<'_> {
             roles,
             overrides,
             nonce,
-            expires_at: expiry(self.ctx.now, self.catalog.doc().invite_ttl_hours),
+            expires_at: self.expiry()?,
         });
         let denied: BTreeSet<Permission> = c
             .overrides
@@ -84,7 +90,7 @@ impl Decider<'_> {
     pub(super) fn resend_invitation(&self, invitation_id: InvitationId, nonce: &str) -> Decision {
         self.require_mfa()?;
         let m = self.pending_invitee(invitation_id)?;
-        let nonce = non_empty(nonce, "nonce")?;
+        let nonce = limits::text(nonce, "nonce", limits::MAX_NONCE_CHARS)?;
         let Some(inv) = &m.invitation else {
             return Err(DomainError::UnknownInvitation { invitation_id });
         };
@@ -96,8 +102,14 @@ impl Decider<'_> {
             invitation_id,
             nonce,
             previous_expires_at: inv.expires_at,
-            expires_at: expiry(self.ctx.now, self.catalog.doc().invite_ttl_hours),
+            expires_at: self.expiry()?,
         }))
+    }
+
+    /// When an invitation sent now expires under the catalog's time-to-live.
+    fn expiry(&self) -> Result<chrono::DateTime<chrono::Utc>, DomainError> {
+        let ttl_hours = self.catalog.doc().invite_ttl_hours;
+        expiry(self.ctx.now, ttl_hours).ok_or(DomainError::InvalidExpiry { ttl_hours })
     }
 
     pub(super) fn cancel_invitation(&self, invitation_id: InvitationId) -> Decision {

@@ -10,10 +10,11 @@ use rollcall_events::{
     UserLoggedIn, UserReactivated,
 };
 
-use crate::access::{resolve_permissions, resolve_scopes};
+use crate::access::{resolve_scopes, resolve_set};
+use crate::limits;
 use crate::team::{DomainError, MemberStatus};
 
-use super::{Decider, Decision, network_allows, non_empty};
+use super::{Decider, Decision, network_allows};
 
 impl Decider<'_> {
     pub(super) fn change_roles(&self, user_id: UserId, roles: &[RoleKey]) -> Decision {
@@ -25,7 +26,6 @@ impl Decider<'_> {
         }
         let added = self.role_grants(roles.iter().filter(|r| !m.roles.contains(r)));
         self.check_external(m.kind, &added)?;
-        self.check_escalation(&added)?;
         let event = Event::RolesChanged(RolesChanged {
             user_id,
             from: m.roles.clone(),
@@ -72,7 +72,6 @@ impl Decider<'_> {
                 self.check_available(permission)?;
                 let granted = BTreeSet::from([permission.clone()]);
                 self.check_external(m.kind, &granted)?;
-                self.check_escalation(&granted)?;
             }
             _ => {}
         }
@@ -127,10 +126,16 @@ impl Decider<'_> {
 
     pub(super) fn set_offices(&self, user_id: UserId, offices: &[OfficeId]) -> Decision {
         let m = self.access_changeable(user_id)?;
+        limits::count(offices.len(), "offices", limits::MAX_OFFICES_PER_MEMBER)?;
         let mut to: Vec<OfficeId> = Vec::new();
         for o in offices {
-            if !to.contains(o) {
-                to.push(o.clone());
+            let o = OfficeId::new(limits::text(
+                o.as_str(),
+                "office",
+                limits::MAX_OFFICE_CHARS,
+            )?);
+            if !to.contains(&o) {
+                to.push(o);
             }
         }
         if to.iter().collect::<BTreeSet<_>>() == m.offices.iter().collect() {
@@ -153,8 +158,8 @@ impl Decider<'_> {
         if m.status == MemberStatus::Active
             && let Some(lift) = self.catalog.lifting_permission(Scope::Offices)
         {
-            let held = resolve_permissions(self.team, self.catalog, m);
-            let (_, all_offices) = resolve_scopes(self.catalog, m, &held);
+            let held = resolve_set(self.team, self.catalog, m);
+            let (_, all_offices) = resolve_scopes(self.team, self.catalog, m, &held);
             if all_offices && m.offices.iter().any(|o| !to.contains(o)) {
                 return Err(DomainError::AllOffices {
                     user_id,
@@ -171,6 +176,7 @@ impl Decider<'_> {
 
     pub(super) fn set_allowed_networks(&self, user_id: UserId, cidrs: &[String]) -> Decision {
         let m = self.access_changeable(user_id)?;
+        limits::count(cidrs.len(), "networks", limits::MAX_NETWORKS_PER_MEMBER)?;
         let mut to: Vec<String> = Vec::new();
         for c in cidrs {
             let net: ipnet::IpNet = c
@@ -202,15 +208,19 @@ impl Decider<'_> {
         let m = self.changeable(user_id)?;
         let mut to = m.profile.clone();
         if let Some(name) = display_name {
-            to.display_name = non_empty(name, "display name")?;
+            to.display_name = limits::text(name, "display name", limits::MAX_NAME_CHARS)?;
         }
         if let Some(flag) = must_change_password {
             to.must_change_password = flag;
         }
         if let Some(links) = links {
+            limits::count(links.len(), "profile links", limits::MAX_PROFILE_LINKS)?;
             let allowed = &self.catalog.doc().profile_links;
             if let Some(link) = links.keys().find(|k| !allowed.contains(k)) {
                 return Err(DomainError::UnknownProfileLink { link: link.clone() });
+            }
+            for value in links.values() {
+                limits::bounded(value.trim(), "profile link", limits::MAX_NAME_CHARS)?;
             }
             to.links = links
                 .iter()

@@ -5,9 +5,10 @@ use rollcall_events::{
 };
 
 use crate::catalog::valid_key;
+use crate::limits;
 use crate::team::DomainError;
 
-use super::{Decider, Decision, non_empty};
+use super::{Decider, Decision};
 
 impl Decider<'_> {
     pub(super) fn create_role(
@@ -23,9 +24,10 @@ impl Decider<'_> {
         if self.team.roles.contains_key(role) {
             return Err(DomainError::RoleExists { role: role.clone() });
         }
-        let label = non_empty(label, "label")?;
-        let perms = self.role_spec(grants)?;
-        self.check_escalation(&perms)?;
+        let custom = self.team.roles.values().filter(|r| !r.builtin).count();
+        limits::count(custom + 1, "custom roles", limits::MAX_CUSTOM_ROLES)?;
+        let label = limits::text(label, "label", limits::MAX_NAME_CHARS)?;
+        self.role_spec(grants)?;
         Ok(Event::RoleCreated(RoleCreated {
             role: role.clone(),
             label,
@@ -39,16 +41,11 @@ impl Decider<'_> {
         grants: &[Permission],
     ) -> Decision {
         let current = self.custom_role(role)?;
-        let label = non_empty(label, "label")?;
+        let label = limits::text(label, "label", limits::MAX_NAME_CHARS)?;
         if label == current.label && grants == current.grants.as_slice() {
             return Err(DomainError::Unchanged { what: "role" });
         }
-        let perms = self.role_spec(grants)?;
-        let before = self
-            .catalog
-            .role_permissions(&current.grants, &current.except);
-        let added = perms.difference(&before).cloned().collect();
-        self.check_escalation(&added)?;
+        self.role_spec(grants)?;
         Ok(Event::RoleUpdated(RoleUpdated {
             role: role.clone(),
             from: RoleSpec {

@@ -6,10 +6,11 @@ use rollcall_events::catalog::CatalogDoc;
 use rollcall_events::{Actor, CatalogDefined, Event, PlanChanged, RoleKey, TenantCreated, UserId};
 
 use crate::catalog::Catalog;
+use crate::limits;
 use crate::team::evolve::apply;
 use crate::team::{Context, DomainError, Team};
 
-use super::{Decider, Decision, fold_meta, non_empty, valid_email};
+use super::{Decider, Decision, fold_meta, valid_email};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn create_tenant(
@@ -30,7 +31,7 @@ pub(super) fn create_tenant(
             action: "create a tenant",
         });
     }
-    let name = non_empty(name, "name")?;
+    let name = limits::text(name, "name", limits::MAX_TENANT_NAME_CHARS)?;
     let compiled = Catalog::compile(catalog.clone())?;
     let plan = plan.unwrap_or(&compiled.doc().default_plan);
     if compiled.plan(plan).is_none() {
@@ -44,7 +45,11 @@ pub(super) fn create_tenant(
         plan: plan.to_owned(),
         owner_id,
         owner_email: valid_email(owner_email)?,
-        owner_display_name: non_empty(owner_display_name, "display name")?,
+        owner_display_name: limits::text(
+            owner_display_name,
+            "display name",
+            limits::MAX_NAME_CHARS,
+        )?,
         owner_roles: compiled.doc().owner_roles.clone(),
     });
     // The owner must come out an admin; a catalog whose team permission has an
