@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::as_of::TeamHistory;
 use crate::checkpoint::{CheckpointSigner, SignedCheckpoint, latest_checkpoints};
+use crate::csv_out::CsvOut;
 use crate::export::{ExportFilter, ExportFormat, export_log};
 use crate::open::{LogLocation, OpenedLog, open_log};
 use crate::verify::verify_log;
@@ -530,15 +531,12 @@ async fn as_of(a: AsOfArgs) -> Result<ExitCode, Failure> {
             )));
         };
         if csv {
-            let mut w = csv::Writer::from_writer(output(&a.out)?);
-            w.write_record(["user_id", "status", "permission", "sources"])?;
+            let mut w = CsvOut::new(output(&a.out)?);
+            w.row(["user_id", "status", "permission", "sources"])?;
             for (permission, sources) in &effective.permissions {
-                w.write_record([
+                w.row([
                     user.to_string(),
-                    serde_json::to_value(effective.status)?
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    effective.status.as_str().to_owned(),
                     permission.to_string(),
                     sources_text(sources),
                 ])?;
@@ -560,17 +558,14 @@ async fn as_of(a: AsOfArgs) -> Result<ExitCode, Failure> {
         let permission = Permission::new(a.permission.unwrap_or_default());
         let holders = crate::as_of::holders(&team, &permission);
         if csv {
-            let mut w = csv::Writer::from_writer(output(&a.out)?);
-            w.write_record(["user_id", "display_name", "email", "status", "sources"])?;
+            let mut w = CsvOut::new(output(&a.out)?);
+            w.row(["user_id", "display_name", "email", "status", "sources"])?;
             for h in &holders {
-                w.write_record([
+                w.row([
                     h.user_id.to_string(),
                     h.display_name.clone(),
                     h.email.clone(),
-                    serde_json::to_value(h.status)?
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    h.status.as_str().to_owned(),
                     sources_text(&h.sources),
                 ])?;
             }

@@ -11,6 +11,7 @@ use futures::{Stream, StreamExt};
 use rollcall_events::{Actor, EventLog, LogError, RawEnvelope, TenantId, UserId};
 use serde::Serialize;
 
+use crate::csv_out::CsvOut;
 use crate::error::ReplayError;
 use crate::summary::before_after;
 
@@ -83,6 +84,26 @@ pub struct AuditLine {
 }
 
 impl AuditLine {
+    /// The line's cells, in [`AUDIT_COLUMNS`] order.
+    fn cells(&self) -> [String; 12] {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        [
+            self.position.to_string(),
+            self.tenant_id.to_string(),
+            self.tenant_seq.to_string(),
+            self.occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            self.event_type.clone(),
+            self.actor.to_string(),
+            opt(self.target.map(|t| t.to_string())),
+            opt(self.reason.clone()),
+            self.before.clone(),
+            self.after.clone(),
+            self.hash.clone(),
+            self.prev_hash.clone(),
+        ]
+    }
+
     /// The line of one stored event. An event this build cannot decode is still
     /// exported (an auditor must see it), with the decode error as its `after`.
     pub fn from_envelope(e: &RawEnvelope) -> AuditLine {
@@ -169,7 +190,7 @@ enum Sink<W: Write> {
     Jsonl(W),
     Envelopes(W),
     // Boxed: the CSV writer carries its own buffer, the JSONL sink nothing.
-    Csv(Box<csv::Writer<W>>),
+    Csv(Box<CsvOut<W>>),
 }
 
 impl<W: Write> Sink<W> {
@@ -180,10 +201,8 @@ impl<W: Write> Sink<W> {
             ExportFormat::Csv => {
                 // The header is written explicitly so an empty export still names
                 // its columns.
-                let mut csv = csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(writer);
-                csv.write_record(AUDIT_COLUMNS)?;
+                let mut csv = CsvOut::new(writer);
+                csv.row(AUDIT_COLUMNS)?;
                 Sink::Csv(Box::new(csv))
             }
         })
@@ -196,7 +215,7 @@ impl<W: Write> Sink<W> {
                     .map_err(|e| ReplayError::Write(e.to_string()))?;
                 w.write_all(b"\n")?;
             }
-            Sink::Csv(w) => w.serialize(line)?,
+            Sink::Csv(w) => w.row(line.cells())?,
         }
         Ok(())
     }

@@ -15,6 +15,7 @@
 pub mod as_of;
 pub mod checkpoint;
 pub mod cli;
+pub mod csv_out;
 pub mod diff;
 mod error;
 pub mod export;

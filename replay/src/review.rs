@@ -12,6 +12,7 @@ use rollcall_events::{MemberKind, OfficeId, Permission, RoleKey, TenantId, UserI
 use serde::Serialize;
 
 use crate::as_of::{TeamHistory, scope_of};
+use crate::csv_out::CsvOut;
 use crate::error::ReplayError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,25 +99,26 @@ impl TeamHistory {
     }
 }
 
-/// One row per member × permission; a member holding nothing gets one row with an
-/// empty permission, so nobody drops out of the review.
-#[derive(Debug, Serialize)]
-struct Row<'a> {
-    at: String,
-    user_id: UserId,
-    display_name: &'a str,
-    email: &'a str,
-    status: MemberStatus,
-    kind: MemberKind,
-    roles: String,
-    permission: Option<&'a Permission>,
-    scope: Option<Scope>,
-    sources: String,
-}
+/// Columns of the review, in order.
+const REVIEW_COLUMNS: [&str; 10] = [
+    "at",
+    "user_id",
+    "display_name",
+    "email",
+    "status",
+    "kind",
+    "roles",
+    "permission",
+    "scope",
+    "sources",
+];
 
-/// Writes the review as CSV, header first.
-pub fn review_csv<'a, W: Write>(review: &'a AccessReview, writer: W) -> Result<(), ReplayError> {
-    let mut csv = csv::Writer::from_writer(writer);
+/// Writes the review as CSV, header first: one row per member × permission; a
+/// member holding nothing gets one row with an empty permission, so nobody drops
+/// out of the review.
+pub fn review_csv<W: Write>(review: &AccessReview, writer: W) -> Result<(), ReplayError> {
+    let mut csv = CsvOut::new(writer);
+    csv.row(REVIEW_COLUMNS)?;
     let at = review.at.to_rfc3339_opts(SecondsFormat::Secs, true);
     for m in &review.members {
         let roles = m
@@ -125,39 +127,32 @@ pub fn review_csv<'a, W: Write>(review: &'a AccessReview, writer: W) -> Result<(
             .map(RoleKey::as_str)
             .collect::<Vec<_>>()
             .join(";");
-        let row = |permission: Option<&'a ReviewPermission>| Row {
-            at: at.clone(),
-            user_id: m.user_id,
-            display_name: &m.display_name,
-            email: &m.email,
-            status: m.status,
-            kind: m.kind,
-            roles: roles.clone(),
-            permission: permission.map(|p| &p.permission),
-            scope: permission.and_then(|p| p.scope),
-            sources: permission.map_or_else(String::new, |p| describe_sources(&p.sources)),
+        let user_id = m.user_id.to_string();
+        let row = |permission: Option<&ReviewPermission>| {
+            [
+                at.as_str(),
+                user_id.as_str(),
+                m.display_name.as_str(),
+                m.email.as_str(),
+                m.status.as_str(),
+                match m.kind {
+                    MemberKind::Member => "member",
+                    MemberKind::External => "external",
+                },
+                roles.as_str(),
+                permission.map_or("", |p| p.permission.as_str()),
+                permission.and_then(|p| p.scope).map_or("", |s| s.as_str()),
+            ]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([permission.map_or_else(String::new, |p| describe_sources(&p.sources))])
         };
         if m.permissions.is_empty() {
-            csv.serialize(row(None))?;
+            csv.row(row(None))?;
         }
         for p in &m.permissions {
-            csv.serialize(row(Some(p)))?;
+            csv.row(row(Some(p)))?;
         }
-    }
-    if review.members.is_empty() {
-        // Still name the columns: an empty review is an answer too.
-        csv.write_record([
-            "at",
-            "user_id",
-            "display_name",
-            "email",
-            "status",
-            "kind",
-            "roles",
-            "permission",
-            "scope",
-            "sources",
-        ])?;
     }
     csv.flush()?;
     Ok(())
