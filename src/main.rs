@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use rollcall_events::{TenantId, UserId};
+use rollcall_gateway::auth::{MintOptions, TokenPolicy};
 use rollcall_gateway::http::HttpConfig;
+use rollcall_gateway::limits::RateLimit;
 use rollcall_gateway::run::{self, Config};
+use rollcall_gateway::server::ServerLimits;
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +55,8 @@ enum Cmd {
             default_value_t = 30_000
         )]
         checkpoint_interval_ms: u64,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Mint a JWT to try things (signed with the server's JWT secret).
     Token {
@@ -59,7 +64,7 @@ enum Cmd {
         tenant: TenantId,
         #[arg(long)]
         user: UserId,
-        /// `check`, `events` or both, space-separated.
+        /// `check`, `read`, `events`, `admin`, space-separated; none = every scope.
         #[arg(long)]
         scope: Option<String>,
         /// Mark the token as stepped up with MFA.
@@ -69,9 +74,65 @@ enum Cmd {
         ttl_hours: u64,
         #[arg(long, default_value = "./rollcall-data")]
         data_dir: PathBuf,
+        /// `iss` claim (set it when the server requires one).
+        #[arg(long, env = "ROLLCALL_JWT_ISSUER")]
+        issuer: Option<String>,
+        /// `aud` claim (set it when the server requires one).
+        #[arg(long, env = "ROLLCALL_JWT_AUDIENCE")]
+        audience: Option<String>,
     },
     /// Compliance: rebuild, verify, export, as-of, access-review, diff, pubkey.
     Replay(rollcall_replay::cli::ReplayArgs),
+}
+
+/// The limits `serve` enforces; each has a default fit for production.
+#[derive(clap::Args)]
+struct Limits {
+    /// Require this `iss` in member tokens.
+    #[arg(long, env = "ROLLCALL_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Require this `aud` in member tokens.
+    #[arg(long, env = "ROLLCALL_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+    /// Longest lifetime accepted for a member token, in hours.
+    #[arg(long, env = "ROLLCALL_MAX_TOKEN_LIFETIME_HOURS", default_value_t = 24)]
+    max_token_lifetime_hours: u64,
+    /// Event streams one member may hold open at once.
+    #[arg(long, env = "ROLLCALL_STREAMS_PER_MEMBER", default_value_t = 4)]
+    streams_per_member: usize,
+    /// Event streams one tenant may have open at once.
+    #[arg(long, env = "ROLLCALL_STREAMS_PER_TENANT", default_value_t = 64)]
+    streams_per_tenant: usize,
+    /// Commands per second one member may send (bursts of twice that); 0 = no limit.
+    #[arg(long, env = "ROLLCALL_COMMANDS_PER_MEMBER", default_value_t = 20)]
+    commands_per_member: u32,
+    /// Commands per second one client address may send (bursts of twice that); 0 = no limit.
+    #[arg(long, env = "ROLLCALL_COMMANDS_PER_IP", default_value_t = 200)]
+    commands_per_ip: u32,
+    /// A proxy (CIDR) whose `X-Forwarded-For` names the client; repeat for several.
+    #[arg(
+        long = "trusted-proxy",
+        env = "ROLLCALL_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
+    /// Longest a client may take to send a request's headers (and longest a
+    /// kept-alive connection may stay idle), in seconds.
+    #[arg(long, env = "ROLLCALL_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Longest a request may run, in seconds (streams excepted).
+    #[arg(long, env = "ROLLCALL_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Connections open at once.
+    #[arg(long, env = "ROLLCALL_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ROLLCALL_BODY_LIMIT_BYTES", default_value_t = 256 * 1024)]
+    body_limit_bytes: usize,
+    /// Serve /metrics without the operator token (only where the listener is
+    /// reachable by the scraper alone).
+    #[arg(long, env = "ROLLCALL_METRICS_PUBLIC")]
+    metrics_public: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -90,6 +151,7 @@ fn main() -> ExitCode {
             json_logs,
             no_mailer,
             checkpoint_interval_ms,
+            limits,
         } => {
             rollcall_gateway::telemetry::init_logging(json_logs);
             let config = Config {
@@ -99,13 +161,38 @@ fn main() -> ExitCode {
                 nats_replicas,
                 operator_token: env("ROLLCALL_OPERATOR_TOKEN"),
                 jwt_secret: env("ROLLCALL_JWT_SECRET"),
+                invite_key: env("ROLLCALL_INVITE_KEY"),
                 smtp_url: env("ROLLCALL_SMTP_URL"),
                 public_url: env("ROLLCALL_PUBLIC_URL"),
                 mailer: !no_mailer,
                 checkpoint_interval: Duration::from_millis(checkpoint_interval_ms.max(1)),
                 http: HttpConfig {
                     query_wait: Duration::from_millis(query_wait_ms),
+                    request_timeout: Duration::from_secs(limits.request_timeout_secs.max(1)),
+                    body_limit: limits.body_limit_bytes,
+                    tokens: TokenPolicy {
+                        issuer: limits.jwt_issuer,
+                        audience: limits.jwt_audience,
+                        max_lifetime: Duration::from_secs(limits.max_token_lifetime_hours * 3600),
+                    },
+                    streams_per_member: limits.streams_per_member,
+                    streams_per_tenant: limits.streams_per_tenant,
+                    commands_per_member: RateLimit {
+                        per_second: limits.commands_per_member,
+                        burst: limits.commands_per_member.saturating_mul(2),
+                    },
+                    commands_per_ip: RateLimit {
+                        per_second: limits.commands_per_ip,
+                        burst: limits.commands_per_ip.saturating_mul(2),
+                    },
+                    trusted_proxies: limits.trusted_proxies,
+                    metrics_public: limits.metrics_public,
                     ..HttpConfig::default()
+                },
+                server: ServerLimits {
+                    header_read_timeout: Duration::from_secs(limits.header_timeout_secs.max(1)),
+                    max_connections: limits.max_connections.max(1),
+                    ..ServerLimits::default()
                 },
             };
             let runtime = match tokio::runtime::Runtime::new() {
@@ -130,6 +217,8 @@ fn main() -> ExitCode {
             mfa,
             ttl_hours,
             data_dir,
+            issuer,
+            audience,
         } => {
             let minted = run::jwt_secret(env("ROLLCALL_JWT_SECRET"), &data_dir)
                 .map_err(|e| e.to_string())
@@ -138,8 +227,12 @@ fn main() -> ExitCode {
                         &secret,
                         tenant,
                         user,
-                        scope.as_deref(),
-                        mfa,
+                        &MintOptions {
+                            scope,
+                            mfa,
+                            issuer,
+                            audience,
+                        },
                         Duration::from_secs(ttl_hours * 3600),
                     )
                     .map_err(|e| e.to_string())

@@ -1,14 +1,16 @@
 //! Invitation tokens: the credential an invitee presents to accept.
 //!
-//! A token is `base64url(tenant_id ‖ invitation_id ‖ nonce) "." base64url(HMAC-SHA256(secret,
-//! same bytes))`. Only the server, holding the secret, can mint or verify one; the
-//! nonce stored in `user.invited` grants nothing by itself, and a resend draws a new
-//! nonce so an older link stops working (the decider compares nonces).
+//! A token is `base64url(tenant_id ‖ invitation_id ‖ invitee_id ‖ nonce) "."
+//! base64url(HMAC-SHA256(key, same bytes))`, under the installation's invitation
+//! key (its own key, not the one member tokens are signed with). Only the server
+//! can mint or verify one; the nonce stored in `user.invited` grants nothing by
+//! itself, and a resend draws a new nonce so an older link stops working (the
+//! decider compares nonces, and checks the invitation is the invitee's).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use rollcall_events::{InvitationId, TenantId};
+use rollcall_events::{InvitationId, TenantId, UserId};
 use sha2::Sha256;
 use thiserror::Error;
 use uuid::Uuid;
@@ -27,39 +29,52 @@ pub enum TokenError {
     Payload,
     #[error("the token's signature does not match")]
     Signature,
+    #[error("the invitation key cannot key an HMAC")]
+    Key,
 }
 
-fn mac(secret: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length, so this never fails; fall back to an empty
-    // key rather than panic on a path that serves requests.
-    HmacSha256::new_from_slice(secret)
-        .unwrap_or_else(|_| <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()))
+fn mac(secret: &[u8]) -> Result<HmacSha256, TokenError> {
+    // HMAC takes keys of every length; the error exists for MACs that do not.
+    <HmacSha256 as Mac>::new_from_slice(secret).map_err(|_| TokenError::Key)
 }
 
-fn payload(tenant: TenantId, invitation: InvitationId, nonce: &str) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(32 + nonce.len());
-    bytes.extend_from_slice(tenant.as_uuid().as_bytes());
-    bytes.extend_from_slice(invitation.as_uuid().as_bytes());
-    bytes.extend_from_slice(nonce.as_bytes());
+/// What a token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteToken {
+    pub tenant: TenantId,
+    pub invitation: InvitationId,
+    pub invitee: UserId,
+    pub nonce: String,
+}
+
+/// Bytes before the nonce: three ids.
+const IDS: usize = 48;
+
+fn payload(token: &InviteToken) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(IDS + token.nonce.len());
+    bytes.extend_from_slice(token.tenant.as_uuid().as_bytes());
+    bytes.extend_from_slice(token.invitation.as_uuid().as_bytes());
+    bytes.extend_from_slice(token.invitee.as_uuid().as_bytes());
+    bytes.extend_from_slice(token.nonce.as_bytes());
     bytes
 }
 
 /// Mints the token for one send of an invitation.
-pub fn mint(secret: &[u8], tenant: TenantId, invitation: InvitationId, nonce: &str) -> String {
-    let bytes = payload(tenant, invitation, nonce);
-    let mut m = mac(secret);
+pub fn mint(secret: &[u8], token: &InviteToken) -> Result<String, TokenError> {
+    let bytes = payload(token);
+    let mut m = mac(secret)?;
     m.update(&bytes);
     let sig = m.finalize().into_bytes();
-    format!(
+    Ok(format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(&bytes),
         URL_SAFE_NO_PAD.encode(sig)
-    )
+    ))
 }
 
 /// Verifies a token (the signature comparison is constant-time) and returns what
-/// it names: tenant, invitation and nonce.
-pub fn verify(secret: &[u8], token: &str) -> Result<(TenantId, InvitationId, String), TokenError> {
+/// it names.
+pub fn verify(secret: &[u8], token: &str) -> Result<InviteToken, TokenError> {
     let (payload_b64, sig_b64) = token.trim().split_once('.').ok_or(TokenError::Shape)?;
     let bytes = URL_SAFE_NO_PAD
         .decode(payload_b64)
@@ -67,16 +82,24 @@ pub fn verify(secret: &[u8], token: &str) -> Result<(TenantId, InvitationId, Str
     let sig = URL_SAFE_NO_PAD
         .decode(sig_b64)
         .map_err(|_| TokenError::Encoding)?;
-    let mut m = mac(secret);
+    let mut m = mac(secret)?;
     m.update(&bytes);
     m.verify_slice(&sig).map_err(|_| TokenError::Signature)?;
-    if bytes.len() <= 32 {
+    if bytes.len() <= IDS {
         return Err(TokenError::Payload);
     }
-    let tenant = Uuid::from_slice(&bytes[..16]).map_err(|_| TokenError::Payload)?;
-    let invitation = Uuid::from_slice(&bytes[16..32]).map_err(|_| TokenError::Payload)?;
-    let nonce = String::from_utf8(bytes[32..].to_vec()).map_err(|_| TokenError::Payload)?;
-    Ok((TenantId(tenant), InvitationId(invitation), nonce))
+    let id = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .and_then(|b| Uuid::from_slice(b).ok())
+            .ok_or(TokenError::Payload)
+    };
+    Ok(InviteToken {
+        tenant: TenantId(id(0..16)?),
+        invitation: InvitationId(id(16..32)?),
+        invitee: UserId(id(32..48)?),
+        nonce: String::from_utf8(bytes[IDS..].to_vec()).map_err(|_| TokenError::Payload)?,
+    })
 }
 
 #[cfg(test)]
@@ -86,24 +109,30 @@ mod tests {
 
     const SECRET: &[u8] = b"server secret";
 
-    fn ids() -> (TenantId, InvitationId) {
-        (TenantId::from_u128(7), InvitationId::from_u128(9))
+    fn named(nonce: &str) -> InviteToken {
+        InviteToken {
+            tenant: TenantId::from_u128(7),
+            invitation: InvitationId::from_u128(9),
+            invitee: UserId::from_u128(11),
+            nonce: nonce.to_owned(),
+        }
     }
 
     #[test]
     fn a_minted_token_verifies_to_what_it_names() {
-        let (t, i) = ids();
-        let token = mint(SECRET, t, i, "abc123");
-        assert_eq!(verify(SECRET, &token), Ok((t, i, "abc123".to_owned())));
+        let token = mint(SECRET, &named("abc123")).unwrap();
+        assert_eq!(verify(SECRET, &token), Ok(named("abc123")));
     }
 
     #[test]
     fn another_secret_or_a_changed_payload_is_refused() {
-        let (t, i) = ids();
-        let token = mint(SECRET, t, i, "abc123");
+        let token = mint(SECRET, &named("abc123")).unwrap();
         assert_eq!(verify(b"other", &token), Err(TokenError::Signature));
         let (_, sig) = token.split_once('.').unwrap();
-        let forged = format!("{}.{sig}", URL_SAFE_NO_PAD.encode(payload(t, i, "abc124")));
+        let forged = format!(
+            "{}.{sig}",
+            URL_SAFE_NO_PAD.encode(payload(&named("abc124")))
+        );
         assert_eq!(verify(SECRET, &forged), Err(TokenError::Signature));
     }
 

@@ -43,8 +43,15 @@ impl ApiError {
         self
     }
 
-    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    /// The one answer for every request whose credentials do not identify an
+    /// active member: the same words whatever the reason, so an answer tells a
+    /// caller nothing about a token or a membership (the reason is logged).
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the request needs valid credentials of an active member or the operator",
+        )
     }
 
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
@@ -68,14 +75,6 @@ impl ApiError {
 
     pub fn internal(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
-    }
-
-    pub fn not_implemented(what: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "not-implemented",
-            format!("{what} is not available in this version yet"),
-        )
     }
 
     /// The problem for an HTTP status with no more specific story (used to turn
@@ -135,7 +134,7 @@ impl IntoResponse for ApiError {
         // to retry): a warning. Any other server error is a fault: an error.
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::warn!(status = 503, slug = self.slug, detail = %self.detail, "request deferred");
-        } else if self.status.is_server_error() && self.status != StatusCode::NOT_IMPLEMENTED {
+        } else if self.status.is_server_error() {
             tracing::error!(status = self.status.as_u16(), slug = self.slug, detail = %self.detail, "request failed");
         }
         let bytes = serde_json::to_vec(&self.body()).unwrap_or_default();
@@ -144,6 +143,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::auth::Secrets;
+use crate::auth::{MIN_SECRET_BYTES, Secrets};
 use crate::fresh;
 use crate::http::{AppState, HttpConfig, router};
 use crate::read::{ProjectionsRead, ReadModel};
+use crate::server::ServerLimits;
 use crate::service::CommandService;
 
 /// Everything `serve` needs; the binary fills it from flags and environment.
@@ -27,6 +28,9 @@ pub struct Config {
     pub nats_replicas: usize,
     pub operator_token: Option<String>,
     pub jwt_secret: Option<String>,
+    /// `ROLLCALL_INVITE_KEY`: signs invitation links (every gateway of an
+    /// installation needs the same).
+    pub invite_key: Option<String>,
     pub smtp_url: Option<String>,
     pub public_url: Option<String>,
     /// Run the invitation mailer in this process.
@@ -34,6 +38,7 @@ pub struct Config {
     /// How often the checkpoint publisher signs the tenant heads that moved.
     pub checkpoint_interval: std::time::Duration,
     pub http: HttpConfig,
+    pub server: ServerLimits,
 }
 
 #[derive(Debug, Error)]
@@ -54,6 +59,15 @@ pub enum RunError {
         "no JWT secret: set ROLLCALL_JWT_SECRET or run `rollcall serve` once with this data dir"
     )]
     NoJwtSecret,
+    #[error(
+        "the {name} ({origin}) is {len} bytes; it must be at least {min} bytes (for instance 64 hex digits from `openssl rand -hex 32`)"
+    )]
+    WeakSecret {
+        name: &'static str,
+        origin: String,
+        len: usize,
+        min: usize,
+    },
     #[error("cannot open the event log: {0}")]
     Log(#[from] rollcall_events::LogError),
     #[error("{0}")]
@@ -76,6 +90,7 @@ pub enum RunError {
 
 const OPERATOR_TOKEN_FILE: &str = "operator-token";
 const JWT_SECRET_FILE: &str = "jwt-secret";
+const INVITE_KEY_FILE: &str = "invite-key";
 
 /// Reads a secret file, or creates it (mode 0600) with a fresh secret. The bool
 /// says whether it was created now.
@@ -104,38 +119,127 @@ pub fn read_or_create_secret(path: &Path) -> Result<(String, bool), RunError> {
     Ok((secret, true))
 }
 
+/// Where a secret was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable.
+    Env(&'static str),
+    /// A file of the data dir, read.
+    File(PathBuf),
+    /// A file of the data dir, generated now.
+    Generated(PathBuf),
+}
+
+impl std::fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Env(name) => write!(f, "from {name}"),
+            SecretSource::File(path) => write!(f, "from {}", path.display()),
+            SecretSource::Generated(path) => write!(f, "generated into {}", path.display()),
+        }
+    }
+}
+
+/// One secret: from its environment variable when set, else its file in the data
+/// dir (created, 0600, when `create`). Logs where it came from, and warns when
+/// both exist and differ: tokens signed with the file's secret will then fail.
+fn load_secret(
+    name: &'static str,
+    env_name: &'static str,
+    env: Option<String>,
+    path: &Path,
+    create: bool,
+) -> Result<Option<(String, SecretSource)>, RunError> {
+    let file = match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(RunError::Secret {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let loaded = match (env.filter(|s| !s.is_empty()), file) {
+        (Some(value), file) => {
+            if file.as_ref().is_some_and(|f| *f != value) {
+                tracing::warn!(
+                    "the {name} comes from {env_name}, which differs from {}: credentials made with the file's secret are refused",
+                    path.display()
+                );
+            }
+            Some((value, SecretSource::Env(env_name)))
+        }
+        (None, Some(value)) => Some((value, SecretSource::File(path.to_owned()))),
+        (None, None) if create => {
+            let (value, _) = read_or_create_secret(path)?;
+            Some((value, SecretSource::Generated(path.to_owned())))
+        }
+        (None, None) => None,
+    };
+    if let Some((value, source)) = &loaded {
+        if value.len() < MIN_SECRET_BYTES {
+            return Err(RunError::WeakSecret {
+                name,
+                origin: source.to_string(),
+                len: value.len(),
+                min: MIN_SECRET_BYTES,
+            });
+        }
+        tracing::info!("the {name} comes {source}");
+    }
+    Ok(loaded)
+}
+
 /// The JWT secret as `rollcall token` finds it: environment, else the data dir.
 pub fn jwt_secret(env: Option<String>, data_dir: &Path) -> Result<String, RunError> {
-    if let Some(s) = env.filter(|s| !s.is_empty()) {
-        return Ok(s);
-    }
-    std::fs::read_to_string(data_dir.join(JWT_SECRET_FILE))
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .ok_or(RunError::NoJwtSecret)
+    load_secret(
+        "JWT secret",
+        "ROLLCALL_JWT_SECRET",
+        env,
+        &data_dir.join(JWT_SECRET_FILE),
+        false,
+    )?
+    .map(|(secret, _)| secret)
+    .ok_or(RunError::NoJwtSecret)
 }
 
 /// The secrets a server runs with, and the operator token if it was generated now
 /// (the caller prints it once).
 pub fn secrets(config: &Config) -> Result<(Secrets, Option<String>), RunError> {
-    let (operator_token, generated) = match config.operator_token.clone().filter(|t| !t.is_empty())
-    {
-        Some(t) => (t, None),
-        None => {
-            let (t, created) = read_or_create_secret(&config.data_dir.join(OPERATOR_TOKEN_FILE))?;
-            let shown = created.then(|| t.clone());
-            (t, shown)
-        }
-    };
-    let jwt_secret = match config.jwt_secret.clone().filter(|t| !t.is_empty()) {
-        Some(s) => s,
-        None => read_or_create_secret(&config.data_dir.join(JWT_SECRET_FILE))?.0,
-    };
+    let dir = &config.data_dir;
+    let missing = || RunError::NoJwtSecret;
+    let (operator_token, source) = load_secret(
+        "operator token",
+        "ROLLCALL_OPERATOR_TOKEN",
+        config.operator_token.clone(),
+        &dir.join(OPERATOR_TOKEN_FILE),
+        true,
+    )?
+    .ok_or_else(missing)?;
+    let generated = matches!(source, SecretSource::Generated(_)).then(|| operator_token.clone());
+    let (jwt_secret, _) = load_secret(
+        "JWT secret",
+        "ROLLCALL_JWT_SECRET",
+        config.jwt_secret.clone(),
+        &dir.join(JWT_SECRET_FILE),
+        true,
+    )?
+    .ok_or_else(missing)?;
+    let (invite_key, _) = load_secret(
+        "invitation key",
+        "ROLLCALL_INVITE_KEY",
+        config.invite_key.clone(),
+        &dir.join(INVITE_KEY_FILE),
+        true,
+    )?
+    .ok_or_else(missing)?;
     Ok((
         Secrets {
             operator_token,
             jwt_secret,
+            invite_key: invite_key.into_bytes(),
         },
         generated,
     ))
@@ -188,9 +292,7 @@ fn start_mailer(
     let db = sled::open(&path).map_err(|e| err(e.to_string()))?;
     let tree = db.open_tree("mailer.v1").map_err(|e| err(e.to_string()))?;
     let key = secrets.invite_key();
-    let mint: MintToken = Arc::new(move |tenant, invitation, nonce: &str| {
-        crate::invite_token::mint(&key, tenant, invitation, nonce)
-    });
+    let mint: MintToken = Arc::new(move |token| crate::invite_token::mint(&key, token));
     let mailer_config = MailerConfig {
         public_url: config
             .public_url
@@ -215,10 +317,14 @@ fn start_mailer(
 
 /// Runs the server until ctrl-c or SIGTERM, then drains in-flight requests.
 pub async fn serve(config: Config) -> Result<(), RunError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| RunError::DataDir {
-        path: config.data_dir.clone(),
-        source,
-    })?;
+    // Bound first: a port in use fails the start before anything is created.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    create_private_dir(&config.data_dir)?;
     let (secrets, generated) = secrets(&config)?;
     if let Some(token) = generated {
         // Printed once, to stdout, so it never lands in a log aggregator.
@@ -256,19 +362,19 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let history = rollcall_replay::TeamHistory::new(log_for_history, Some(opened.snapshots));
     let state = AppState::new(service, read, secrets, config.http.clone())
         .with_compliance(history, opened.checkpoints);
-    let app = router(state);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| RunError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().unwrap_or(config.listen);
+    let pruning = tokio::spawn(prune_rates(state.clone()));
+    let app = router(state.clone());
+    let addr = crate::server::local_addr(&listener, config.listen);
     tracing::info!(%addr, embedded = config.nats_url.is_none(), "rollcall listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(RunError::Serve)?;
+    let stopping = state.clone();
+    crate::server::serve(listener, app, config.server, async move {
+        shutdown_signal().await;
+        // Open event streams send their last event and end, so the connections
+        // they hold can close.
+        stopping.begin_shutdown();
+    })
+    .await;
+    pruning.abort();
     if let Err(e) = projector.stop().await {
         tracing::warn!(error = %e, "the projector stopped with an error");
     }
@@ -280,6 +386,31 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let _ = checkpoints_task.await;
     tracing::info!("rollcall stopped");
     Ok(())
+}
+
+/// Creates the data dir if needed, readable by this user alone (it holds the
+/// secrets, the outbox and, embedded, the log).
+fn create_private_dir(path: &Path) -> Result<(), RunError> {
+    let err = |source| RunError::DataDir {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Forgets rate-limit keys whose allowance is full again, every few seconds.
+async fn prune_rates(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        state.rates().prune();
+    }
 }
 
 async fn shutdown_signal() {

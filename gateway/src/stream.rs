@@ -1,5 +1,6 @@
 //! `GET /v1/tenants/{t}/events`: one tenant's events as Server-Sent Events,
-//! catching up from a position and then live.
+//! catching up from a position and then live — for as long as the caller may see
+//! them.
 //!
 //! Each event is `id: <position>`, `event: <type name>` (`user.invited`),
 //! `data: <the stored envelope as JSON>`. A client that reconnects sends
@@ -7,39 +8,125 @@
 //! `?from_position=`. Catch-up reads the tenant's own stream (cheap on JetStream,
 //! where it is one subject), then the live part follows the global log from the
 //! head seen before catch-up, filtered to the tenant and skipping what catch-up
-//! already sent. When the log fails mid-stream the stream says so in a comment and
-//! ends; the client's reconnect resumes it without loss.
+//! already sent.
+//!
+//! The stream follows its member: before each event it sends, and at every
+//! keep-alive tick, it admits the caller again. When the member was deactivated,
+//! lost the right to read the stream, or the token expired — or the server is
+//! shutting down — it sends one last `stream.closed` event with the reason and
+//! ends. When the log fails mid-stream it says so the same way; the client's
+//! reconnect resumes without loss.
 
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, Sse};
 use futures::{Stream, StreamExt};
-use rollcall_events::{EventLog, LogError, RawEnvelope, TenantId};
-use serde::Deserialize;
+use rollcall_events::{LogError, RawEnvelope, TenantId};
+
+use crate::auth::{Need, Principal};
+use crate::http::AppState;
+use crate::limits::StreamSlot;
+use crate::problem::ApiError;
 
 /// Header a reconnecting `EventSource` sends with the last id it received.
 pub const LAST_EVENT_ID: &str = "last-event-id";
+/// The type of the last event of a stream that the server ends.
+pub const CLOSED: &str = "stream.closed";
 
-/// The tenant's events from `from_position` on (positions below 1 mean "from
-/// the start"), as SSE events; never ends unless the log fails.
-pub fn tenant_events(
-    log: Arc<dyn EventLog>,
+/// Where a request starts: right after `Last-Event-ID` when the client
+/// reconnects (it wins: it is what a reconnect carries), else at `from_position`,
+/// else at the start.
+pub fn start_position(headers: &HeaderMap, from_position: Option<u64>) -> Result<u64, ApiError> {
+    match headers.get(LAST_EVENT_ID) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(|last| last.saturating_add(1))
+            .ok_or_else(|| {
+                ApiError::validation(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "the Last-Event-ID header is not an event position",
+                )
+            }),
+        None => Ok(from_position.unwrap_or(1)),
+    }
+}
+
+/// One stored event as an SSE event.
+pub fn sse_event(raw: &RawEnvelope) -> Event {
+    // Compact JSON has no line breaks, so it is one `data:` line.
+    let data = String::from_utf8_lossy(&raw.to_json_bytes()).into_owned();
+    Event::default()
+        .id(raw.position.to_string())
+        .event(raw.event_type.as_str())
+        .data(data)
+}
+
+/// The last event of a stream the server ends, with the reason.
+fn closed(reason: &str) -> Event {
+    Event::default()
+        .event(CLOSED)
+        .data(serde_json::json!({ "reason": reason }).to_string())
+}
+
+fn log_failed(e: &LogError) -> Event {
+    tracing::warn!(error = %e, "event stream ends: the log failed");
+    closed("the event log is unavailable; reconnect with Last-Event-ID")
+}
+
+/// Why the caller may no longer see the stream, if so.
+async fn still_admitted(
+    state: &AppState,
+    principal: &Principal,
+    tenant: TenantId,
+) -> Option<&'static str> {
+    if principal.expired() {
+        return Some("the token expired");
+    }
+    match state.admit(principal.clone(), tenant, Need::Events).await {
+        Ok(access) if access.require_events().is_ok() => None,
+        Ok(_) => Some("the member no longer holds the right to read the stream"),
+        Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => None,
+        Err(_) => Some("the member is no longer active"),
+    }
+}
+
+/// Resolves once shutdown has begun.
+async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|down| *down).await;
+}
+
+/// The answer of an admitted request: the tenant's events from `from`, for as long
+/// as `principal` may see them. `slot` holds the stream's place in the caps.
+pub fn sse_response(
+    state: AppState,
+    principal: Principal,
+    tenant: TenantId,
+    from: u64,
+    slot: StreamSlot,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
+    Sse::new(events(state, principal, tenant, from, slot))
+}
+
+fn events(
+    state: AppState,
+    principal: Principal,
     tenant: TenantId,
     from_position: u64,
+    slot: StreamSlot,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     async_stream::stream! {
+        let _slot = slot;
+        let log = state.service().log().clone();
+        let keep_alive = state.config().stream_keep_alive;
+        let mut shutdown = state.shutdown_signal();
         let from = from_position.max(1);
         let head = match log.head().await {
             Ok(head) => head,
             Err(e) => {
-                yield Ok(unavailable(&e));
+                yield Ok(log_failed(&e));
                 return;
             }
         };
@@ -49,7 +136,7 @@ pub fn tenant_events(
             let mut catch_up = match log.read_tenant(tenant, 1).await {
                 Ok(events) => events,
                 Err(e) => {
-                    yield Ok(unavailable(&e));
+                    yield Ok(log_failed(&e));
                     return;
                 }
             };
@@ -63,7 +150,7 @@ pub fn tenant_events(
                     // Not an event: nothing to send, the stream goes on.
                     Err(LogError::Undecodable { .. }) => {}
                     Err(e) => {
-                        yield Ok(unavailable(&e));
+                        yield Ok(log_failed(&e));
                         return;
                     }
                 }
@@ -72,141 +159,52 @@ pub fn tenant_events(
         let mut live = match log.subscribe(head.max(last) + 1).await {
             Ok(events) => events,
             Err(e) => {
-                yield Ok(unavailable(&e));
+                yield Ok(log_failed(&e));
                 return;
             }
         };
-        while let Some(next) = live.next().await {
+        let mut tick = tokio::time::interval(keep_alive);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            let next = tokio::select! {
+                next = live.next() => next,
+                _ = tick.tick() => {
+                    if let Some(reason) = still_admitted(&state, &principal, tenant).await {
+                        yield Ok(closed(reason));
+                        return;
+                    }
+                    yield Ok(Event::default().comment("keep-alive"));
+                    continue;
+                }
+                () = stopping(&mut shutdown) => {
+                    yield Ok(closed("the server is shutting down; reconnect with Last-Event-ID"));
+                    return;
+                }
+            };
             match next {
-                Ok(raw) if raw.tenant_id == tenant && raw.position > last => {
+                Some(Ok(raw)) if raw.tenant_id == tenant && raw.position > last => {
+                    // Judged on the state that includes this event: the event
+                    // that ends the member's access is not sent to them.
+                    if let Some(reason) = still_admitted(&state, &principal, tenant).await {
+                        yield Ok(closed(reason));
+                        return;
+                    }
                     last = raw.position;
                     yield Ok(sse_event(&raw));
                 }
-                Ok(_) => {}
+                Some(Ok(_)) => {}
                 // Not an event: nothing to send, the stream goes on.
-                Err(LogError::Undecodable { .. }) => {}
-                Err(e) => {
-                    yield Ok(unavailable(&e));
+                Some(Err(LogError::Undecodable { .. })) => {}
+                Some(Err(e)) => {
+                    yield Ok(log_failed(&e));
+                    return;
+                }
+                None => {
+                    yield Ok(closed("the event log subscription ended; reconnect with Last-Event-ID"));
                     return;
                 }
             }
         }
     }
-}
-
-/// One stored event as an SSE event.
-pub fn sse_event(raw: &RawEnvelope) -> Event {
-    // Compact JSON has no line breaks, so it is one `data:` line.
-    let data = String::from_utf8(raw.to_json_bytes()).unwrap_or_default();
-    Event::default()
-        .id(raw.position.to_string())
-        .event(raw.event_type.as_str())
-        .data(data)
-}
-
-fn unavailable(e: &LogError) -> Event {
-    tracing::warn!(error = %e, "event stream ends: the log failed");
-    Event::default().comment("the event log is unavailable; reconnect with Last-Event-ID")
-}
-
-/// What the handler needs. A router with a bigger state mounts the handler by
-/// implementing `FromRef<ItsState> for SseState`.
-#[derive(Clone)]
-pub struct SseState {
-    pub log: Arc<dyn EventLog>,
-    /// Interval of the keep-alive comments that hold idle connections open
-    /// through proxies.
-    pub keep_alive: Duration,
-}
-
-impl SseState {
-    pub fn new(log: Arc<dyn EventLog>) -> SseState {
-        SseState {
-            log,
-            keep_alive: Duration::from_secs(15),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub struct EventsQuery {
-    pub from_position: Option<u64>,
-}
-
-/// A request the stream cannot start from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StreamRequestError {
-    #[error("the tenant id in the path is not a valid id")]
-    InvalidTenant,
-    #[error("the query is not valid: {reason}")]
-    InvalidQuery { reason: String },
-    #[error("the Last-Event-ID header is not an event position")]
-    InvalidLastEventId,
-}
-
-impl IntoResponse for StreamRequestError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "type": "https://rollcall.dev/problems/validation",
-            "title": "The request is not valid",
-            "status": 400,
-            "detail": self.to_string(),
-        });
-        (
-            StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            Json(body),
-        )
-            .into_response()
-    }
-}
-
-/// Where a request starts: right after `Last-Event-ID` when the client
-/// reconnects (it wins: it is what a reconnect carries), else at `from_position`,
-/// else at the start.
-pub fn start_position(
-    headers: &HeaderMap,
-    from_position: Option<u64>,
-) -> Result<u64, StreamRequestError> {
-    match headers.get(LAST_EVENT_ID) {
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(|last| last.saturating_add(1))
-            .ok_or(StreamRequestError::InvalidLastEventId),
-        None => Ok(from_position.unwrap_or(1)),
-    }
-}
-
-/// The SSE answer for `tenant` from `from`, with keep-alive comments: what a
-/// router's own handler returns once it has authorised the request.
-pub fn sse_response(
-    log: Arc<dyn EventLog>,
-    tenant: TenantId,
-    from: u64,
-    keep_alive: Duration,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>> + Send + 'static> {
-    let keep_alive = KeepAlive::new().interval(keep_alive).text("keep-alive");
-    Sse::new(tenant_events(log, tenant, from)).keep_alive(keep_alive)
-}
-
-/// `GET /v1/tenants/{t}/events?from_position=N` (authorisation is the router's).
-pub async fn sse_handler(
-    State(state): State<SseState>,
-    tenant: Result<Path<TenantId>, PathRejection>,
-    query: Result<Query<EventsQuery>, QueryRejection>,
-    headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, StreamRequestError> {
-    let Path(tenant) = tenant.map_err(|_| StreamRequestError::InvalidTenant)?;
-    let Query(query) = query.map_err(|e| StreamRequestError::InvalidQuery {
-        reason: e.body_text(),
-    })?;
-    let from = start_position(&headers, query.from_position)?;
-    Ok(sse_response(
-        state.log.clone(),
-        tenant,
-        from,
-        state.keep_alive,
-    ))
 }

@@ -256,3 +256,24 @@ impl From<CatalogView> for CatalogAnswer {
         }
     }
 }
+
+/// One account a person (an email) belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    #[schema(value_type = String, format = Uuid)]
+    pub tenant_id: rollcall_events::TenantId,
+    pub tenant_name: String,
+    /// The member's id in that tenant (each tenant has its own).
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub display_name: String,
+    /// `invited`, `active`, `deactivated` or `canceled`.
+    pub status: String,
+}
+
+/// The accounts one person belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MembershipList {
+    pub email: String,
+    pub memberships: Vec<Membership>,
+}

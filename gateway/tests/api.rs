@@ -406,10 +406,27 @@ async fn deactivation_reactivation_and_logins_show_on_the_team_page() {
     let base = format!("/v1/tenants/{}/users/{ann}", t.id);
 
     let ann_token = h.jwt(t.id, ann, None, false);
+    // A member may not state where its own login came from; the operator may.
     h.send(
         Method::POST,
         &format!("{base}/logins"),
         Some(&ann_token),
+        Some(json!({"source_ip": "10.1.2.3"})),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    h.send(
+        Method::POST,
+        &format!("{base}/logins"),
+        Some(&ann_token),
+        None,
+    )
+    .await
+    .expect(StatusCode::OK);
+    h.send(
+        Method::POST,
+        &format!("{base}/logins"),
+        Some(OPERATOR),
         Some(json!({"source_ip": "10.1.2.3"})),
     )
     .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use rollcall_gateway::auth::mint_jwt;
+use rollcall_gateway::auth::{MintOptions, mint_jwt};
 use serde_json::json;
 
 #[tokio::test]
@@ -21,11 +21,10 @@ async fn no_token_or_a_bad_token_is_401() {
         .await
         .problem(StatusCode::UNAUTHORIZED, "unauthorized");
     let forged = mint_jwt(
-        "another secret",
+        "another secret, long enough for the rules 0123456789",
         t.id,
         t.owner,
-        None,
-        false,
+        &MintOptions::default(),
         Duration::from_secs(60),
     )
     .unwrap();
@@ -51,6 +50,10 @@ async fn an_expired_token_is_401() {
         sub: t.owner.to_string(),
         tid: t.id.to_string(),
         exp: 1_000_000,
+        iat: None,
+        nbf: None,
+        iss: None,
+        aud: None,
         amr: vec![],
         scope: None,
     };
@@ -161,54 +164,66 @@ async fn a_member_without_the_team_permission_reads_only_their_own_view() {
 }
 
 #[tokio::test]
-async fn the_check_needs_the_check_scope_or_the_team_permission() {
+async fn the_check_is_for_oneself_or_with_the_team_permission() {
     let h = Harness::embedded();
     let t = h.tenant(json!("jtek")).await;
     let ann = h.member(t.id, "ann@acme.test", &["user"]).await;
     let path = format!("/v1/tenants/{}/check", t.id);
-    let body = json!({"user_id": ann.to_string(), "permission": "contacts.view"});
-    let plain = h.jwt(t.id, ann, None, false);
-    h.send(Method::POST, &path, Some(&plain), Some(body.clone()))
-        .await
-        .problem(StatusCode::FORBIDDEN, "forbidden");
-    let scoped = h.jwt(t.id, ann, Some("check"), false);
-    h.send(Method::POST, &path, Some(&scoped), Some(body.clone()))
-        .await
-        .expect(StatusCode::OK);
-    // A service identity that is no member, with the scope.
-    let service = h.jwt(
+    let about = |user: rollcall_events::UserId| json!({"user_id": user.to_string(), "permission": "contacts.view"});
+    // A member asks about themselves, with or without a `check` scope.
+    for scope in [None, Some("check"), Some("read")] {
+        let token = h.jwt(t.id, ann, scope, false);
+        h.send(Method::POST, &path, Some(&token), Some(about(ann)))
+            .await
+            .expect(StatusCode::OK);
+        // Not about anyone else: a scope never adds a right.
+        h.send(Method::POST, &path, Some(&token), Some(about(t.owner)))
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+    // An identity that is no member has no rights at all, whatever its scope.
+    let stranger = h.jwt(
         t.id,
         rollcall_events::UserId::from_u128(42),
         Some("check"),
         false,
     );
-    h.send(Method::POST, &path, Some(&service), Some(body.clone()))
+    h.send(Method::POST, &path, Some(&stranger), Some(about(ann)))
         .await
-        .expect(StatusCode::OK);
-    let owner = h.jwt(t.id, t.owner, None, false);
-    h.send(Method::POST, &path, Some(&owner), Some(body))
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    let owner = h.jwt(t.id, t.owner, Some("check"), false);
+    h.send(Method::POST, &path, Some(&owner), Some(about(ann)))
         .await
         .expect(StatusCode::OK);
 }
 
 #[tokio::test]
-async fn the_event_stream_needs_the_events_scope() {
+async fn the_event_stream_is_the_team_managers_with_a_scope_that_reaches_it() {
     let h = Harness::embedded();
     let t = h.tenant(json!("jtek")).await;
+    let ann = h.member(t.id, "ann@acme.test", &["user"]).await;
     let path = format!("/v1/tenants/{}/events", t.id);
-    let owner = h.jwt(t.id, t.owner, None, false);
-    h.get(&path, &owner)
+    // Scopes narrow: `check` and `read` do not reach the stream.
+    for scope in ["check", "read"] {
+        h.get(&path, &h.jwt(t.id, t.owner, Some(scope), false))
+            .await
+            .problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+    // A member without the team permission may not read everyone's changes.
+    h.get(&path, &h.jwt(t.id, ann, Some("events"), false))
         .await
         .problem(StatusCode::FORBIDDEN, "forbidden");
-    let scoped = h.jwt(t.id, t.owner, Some("events"), false);
-    let (status, content_type, first) = h.open_stream(&path, &scoped).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        content_type.starts_with("text/event-stream"),
-        "{content_type}"
-    );
-    assert!(first.contains("event: tenant.created"), "{first}");
-    assert!(first.contains("id: 1"), "{first}");
+    for scope in [None, Some("events"), Some("admin")] {
+        let token = h.jwt(t.id, t.owner, scope, false);
+        let (status, content_type, first) = h.open_stream(&path, &token).await;
+        assert_eq!(status, StatusCode::OK, "{scope:?}");
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        assert!(first.contains("event: tenant.created"), "{first}");
+        assert!(first.contains("id: 1"), "{first}");
+    }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Harness, OPERATOR, slug};
+use crate::support::{Backend, Harness, OPERATOR, position, slug};
 
 /// Every tenant-scoped endpoint of `t`, with ids that exist there.
 fn tenant_endpoints(
@@ -213,56 +213,100 @@ async fn authorization_rules(backend: Backend) {
         "refused commands wrote"
     );
 
-    // The check needs scope `check` (or the team permission).
+    // Scopes narrow a token, never widen it; rights are the member's own.
     let check = format!("/v1/tenants/{t}/check");
-    let body = json!({"user_id": member, "permission": "contacts.view", "resource": {}});
-    let (status, answer) = h.post(&check, &sam, body.clone()).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let about =
+        |user: &str| json!({"user_id": user, "permission": "contacts.view", "resource": {}});
+    // A member checks themselves, with any scope that reaches the check…
+    for token in [
+        sam.clone(),
+        h.server.token(&t, &member, Some("check"), false),
+    ] {
+        let (status, answer) = h.post(&check, &token, about(&member)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["allowed"], true, "{answer}");
+        // …but not anyone else: that takes the team permission.
+        let (status, answer) = h.post(&check, &token, about(&owner)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    }
     let service = h.server.token(&t, &member, Some("check"), false);
-    let (status, answer) = h.post(&check, &service, body.clone()).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(answer["allowed"], true, "{answer}");
+    // An identity that is no member has no rights, whatever its scope says.
     let robot = h.server.token(
         &t,
         "0190f5c2-1111-7000-8000-000000000001",
         Some("check"),
         false,
     );
-    let (status, answer) = h.post(&check, &robot, body.clone()).await;
-    assert_eq!(status, StatusCode::OK, "service identity: {answer}");
-    let (status, answer) = h.get(&users, &robot).await;
+    let (status, answer) = h.post(&check, &robot, about(&member)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "service identity: {answer}"
+    );
+    // The admin's own token, narrowed: `check` reaches the check and nothing else.
+    let admin_check = h.server.token(&t, &owner, Some("check"), false);
+    let (status, answer) = h.post(&check, &admin_check, about(&member)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = h.get(&users, &admin_check).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
         "a check token lists users: {answer}"
     );
+    assert!(
+        answer["detail"].as_str().unwrap().contains("`read`"),
+        "{answer}"
+    );
+    let (status, answer) = h
+        .post(
+            &format!("/v1/tenants/{t}/invitations"),
+            &admin_check,
+            json!({"email": "y@example.com", "display_name": "Y", "roles": ["user"]}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a check token invites: {answer}"
+    );
+    assert!(
+        answer["detail"].as_str().unwrap().contains("`admin`"),
+        "{answer}"
+    );
 
-    // The event stream needs scope `events`: not even the admin without it.
+    // The event stream: the team permission, with a scope that reaches it.
     let events = format!("/v1/tenants/{t}/events");
-    let (status, answer) = h.get(&events, &admin).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-    let (status, answer) = h.get(&events, &service).await;
+    let (status, answer) = h.get(&events, &admin_check).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
         "a check token streams: {answer}"
     );
-    let streamer = h.server.token(&t, &member, Some("events"), false);
-    let response = h
-        .http
-        .get(format!("{}{events}", h.server.url()))
-        .bearer_auth(&streamer)
-        .send()
-        .await
-        .expect("events answer");
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
+    let (status, answer) = h
+        .get(&events, &h.server.token(&t, &member, Some("events"), false))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a member streams the team: {answer}"
     );
-    drop(response);
+    let streamer = h.server.token(&t, &owner, Some("events"), false);
+    for token in [&admin, &streamer] {
+        let response = h
+            .http
+            .get(format!("{}{events}", h.server.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("events answer");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+    }
 
     // Deactivation: the member's token stops working with the answer.
     let (status, answer) = h
@@ -273,7 +317,7 @@ async fn authorization_rules(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    for token in [&sam, &service, &streamer] {
+    for token in [&sam] {
         let (status, answer) = h.get(&format!("{users}/{member}"), token).await;
         assert_eq!(
             status,
@@ -281,19 +325,46 @@ async fn authorization_rules(backend: Backend) {
             "after deactivation: {answer}"
         );
     }
-    let (status, answer) = h.post(&check, &service, body.clone()).await;
+    let (status, answer) = h.post(&check, &service, about(&member)).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
         "check after deactivation: {answer}"
     );
-    // Reactivated, the same token works again.
+    // Every 401 reads the same, whatever the reason, and says nothing of the log.
+    let (_, headers, forged) = h
+        .call_with(Method::GET, &users, "not-a-token", None, &[])
+        .await;
+    let (_, deactivated_headers, deactivated) = h
+        .call_with(Method::GET, &format!("{users}/{member}"), &sam, None, &[])
+        .await;
+    assert_eq!(forged, deactivated);
+    assert!(!headers.contains_key("x-rollcall-position"));
+    assert!(!deactivated_headers.contains_key("x-rollcall-position"));
+    // Reactivated, tokens issued before stay dead; a new one works.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (status, answer) = h
         .post(&format!("{users}/{member}/reactivate"), &admin, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let (status, answer) = h.get(&format!("{users}/{member}"), &sam).await;
-    assert_eq!(status, StatusCode::OK, "after reactivation: {answer}");
+    let (status, answer) = h
+        .get(
+            &format!("{users}/{member}?min_position={}", position(&answer)),
+            &sam,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an old token after reactivation: {answer}"
+    );
+    let fresh = h.token(&t, &member);
+    let (status, answer) = h.get(&format!("{users}/{member}"), &fresh).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a new token after reactivation: {answer}"
+    );
 }
 
 #[tokio::test]

@@ -277,13 +277,14 @@ async fn users_list_walk_through(backend: Backend) {
         .await;
     let (active, at) = h.join(&t, &admin, "al@example.com", json!({})).await;
 
-    // The member records their own login with their own token.
+    // The member records their own login with their own token (from the
+    // connection's address).
     let own = h.token(&t, &active);
     let (status, answer) = h
         .post(
             &format!("/v1/tenants/{t}/users/{active}/logins"),
             &own,
-            json!({"source_ip": "203.0.113.9"}),
+            json!({}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -393,13 +394,15 @@ async fn users_list_shows_status_roles_and_dates_jetstream() {
 }
 
 #[tokio::test]
-async fn a_person_on_another_account_keeps_one_identity() {
+async fn a_person_on_another_account_is_found_by_the_operator_only() {
     let h = Harness::start(Backend::Embedded);
     let (first, owner1) = h.create_tenant("jethub", None).await;
     let (second, owner2) = h.create_tenant("jethub", None).await;
     let admin1 = h.server.token(&first, &owner1, None, true);
     let admin2 = h.server.token(&second, &owner2, None, true);
-    assert_eq!(owner1, owner2, "the same owner email is one person");
+    // Each account names its members with ids of its own: an answer of one
+    // account never reveals a membership of another.
+    assert_ne!(owner1, owner2);
     let (user1, at1) = h.join(&first, &admin1, "Dee@Example.com", json!({})).await;
     let (user2, at2) = h
         .join(
@@ -409,13 +412,44 @@ async fn a_person_on_another_account_keeps_one_identity() {
             json!({"roles": ["billing_user"]}),
         )
         .await;
-    assert_eq!(user1, user2);
+    assert_ne!(user1, user2);
+    // The sign-in flow (the operator) finds every account of the person, to let
+    // them "log in using their existing user details".
+    let at = at1.max(at2);
+    let (status, answer) = h
+        .get(
+            &format!("/v1/memberships?email=DEE@example.com&min_position={at}"),
+            OPERATOR,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["email"], "dee@example.com");
+    let mut found: Vec<(String, String)> = answer["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["tenant_id"].as_str().unwrap().to_owned(),
+                m["user_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        (first.clone(), user1.clone()),
+        (second.clone(), user2.clone()),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    // A tenant admin may not look across tenants.
+    let (status, answer) = h
+        .get("/v1/memberships?email=dee@example.com", &admin1)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
     // Each account keeps its own roles for that one person.
     assert!(h.may(&first, &admin1, at1, &user1, "reports.view").await);
-    assert!(
-        !h.may(&first, &admin1, at2.max(at1), &user1, "billing.view")
-            .await
-    );
+    assert!(!h.may(&first, &admin1, at, &user1, "billing.view").await);
     assert!(h.may(&second, &admin2, at2, &user2, "billing.view").await);
     assert!(!h.may(&second, &admin2, at2, &user2, "reports.view").await);
 }

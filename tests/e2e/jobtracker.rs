@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::jethub::redact_set;
-use crate::support::{Backend, Harness, effective, position, slug};
+use crate::support::{Backend, Harness, OPERATOR, effective, position, slug};
 
 const AREAS: [&str; 3] = ["accounts", "jobs", "quotes"];
 const ACTIONS: [&str; 4] = ["create", "read", "update", "delete"];
@@ -243,20 +243,41 @@ async fn login_from_anywhere_off_restricts_to_listed_locations() {
     let answer = h.check(&t, &admin, at, check("203.0.113.5")).await;
     assert_eq!(answer["allowed"], false, "{answer}");
     assert_eq!(answer["denial"], "network-not-allowed", "{answer}");
+    // Where the request comes from is part of the question: without it, no.
+    let answer = h
+        .check(
+            &t,
+            &admin,
+            at,
+            json!({"user_id": user, "permission": "jobs.read"}),
+        )
+        .await;
+    assert_eq!(answer["allowed"], false, "{answer}");
+    assert_eq!(answer["denial"], "network-unknown", "{answer}");
     assert_eq!(
         h.member(&t, &admin, &user, at).await["networks"],
         json!(["198.51.100.0/24", "2001:db8::/32"])
     );
-    // The login itself is refused outside the listed locations.
+    // The login itself is refused outside the listed locations. Its address is
+    // the connection's (here loopback, not listed); a member cannot claim one.
     let logins = format!("/v1/tenants/{t}/users/{user}/logins");
     let own = h.token(&t, &user);
-    for body in [json!({"source_ip": "203.0.113.5"}), json!({})] {
-        let (status, problem) = h.post(&logins, &own, body.clone()).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{body}: {problem}");
-        assert_eq!(slug(&problem), "network-not-allowed", "{body}: {problem}");
+    let (status, problem) = h.post(&logins, &own, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(slug(&problem), "network-not-allowed", "{problem}");
+    for ip in ["198.51.100.7", "203.0.113.5"] {
+        let (status, problem) = h.post(&logins, &own, json!({"source_ip": ip})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{ip}: {problem}");
+        assert_eq!(slug(&problem), "forbidden", "{ip}: {problem}");
     }
+    // The product's sign-in flow states the address it saw, with the operator token.
+    let (status, problem) = h
+        .post(&logins, OPERATOR, json!({"source_ip": "203.0.113.5"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(slug(&problem), "network-not-allowed", "{problem}");
     let (status, answer) = h
-        .post(&logins, &own, json!({"source_ip": "198.51.100.7"}))
+        .post(&logins, OPERATOR, json!({"source_ip": "198.51.100.7"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let member = h.member(&t, &admin, &user, position(&answer)).await;

@@ -12,5 +12,6 @@ mod jetbuilt;
 mod jethub;
 mod jobtracker;
 mod jtek;
+mod security;
 mod smoke;
 mod support;

@@ -58,6 +58,10 @@ impl RollcallServer {
             .env("ROLLCALL_OPERATOR_TOKEN", OPERATOR_TOKEN)
             .env("ROLLCALL_JWT_SECRET", JWT_SECRET)
             .env("ROLLCALL_PUBLIC_URL", "http://rollcall.test")
+            // Tests send bursts of commands from one address; the limits have
+            // tests of their own.
+            .env("ROLLCALL_COMMANDS_PER_MEMBER", "10000")
+            .env("ROLLCALL_COMMANDS_PER_IP", "100000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

@@ -107,6 +107,7 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
                     last_login_at: None,
                     deactivated_at: None,
                     reassign_to: None,
+                    reactivated_at: None,
                 },
             )
         }
@@ -186,6 +187,7 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
                     last_login_at: None,
                     deactivated_at: None,
                     reassign_to: None,
+                    reactivated_at: None,
                 },
             )
         }
@@ -242,6 +244,7 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
             m.status = MemberStatus::Active;
             m.deactivated_at = None;
             m.reassign_to = None;
+            m.reactivated_at = Some(meta.at);
         }),
         Event::UserLoggedIn(e) => with_member(team, e.user_id, |m| m.last_login_at = Some(meta.at)),
         Event::ProfileUpdated(e) => with_member(team, e.user_id, |m| m.profile = e.to.clone()),

@@ -191,6 +191,10 @@ pub struct Member {
     pub last_login_at: Option<DateTime<Utc>>,
     pub deactivated_at: Option<DateTime<Utc>>,
     pub reassign_to: Option<UserId>,
+    /// When the member was last reactivated: credentials issued before it stay
+    /// dead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reactivated_at: Option<DateTime<Utc>>,
 }
 
 impl Default for Team {

@@ -14,7 +14,7 @@ use rollcall_replay::{ReplayError, SignedCheckpoint};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Principal;
+use crate::auth::{Need, Principal};
 use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, ApiQuery};
@@ -86,7 +86,7 @@ pub async fn effective_permissions_as_of(
     ApiPath((tenant, user)): ApiPath<(TenantId, UserId)>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> Result<Json<EffectiveAsOf>, ApiError> {
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_self_or_team(user)?;
     state.wait_for(q.min_position).await?;
     let at = q.at.unwrap_or_else(Utc::now);
@@ -147,7 +147,7 @@ pub async fn access_review(
     ApiQuery(q): ApiQuery<AtQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
     state.wait_for(q.min_position).await?;
     let at = q.at.unwrap_or_else(Utc::now);
@@ -185,7 +185,7 @@ pub async fn access_diff(
     ApiPath(tenant): ApiPath<TenantId>,
     ApiQuery(q): ApiQuery<DiffQuery>,
 ) -> Result<Response, ApiError> {
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
     let to = q.to.unwrap_or_else(Utc::now);
     if q.from > to {
@@ -210,7 +210,7 @@ pub async fn checkpoints(
     principal: Principal,
     ApiPath(tenant): ApiPath<TenantId>,
 ) -> Result<Json<CheckpointList>, ApiError> {
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
     let store = state
         .compliance()

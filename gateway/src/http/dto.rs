@@ -226,6 +226,7 @@ pub struct AtQuery {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// Start at this position (ignored when `Last-Event-ID` is sent).
     pub from_position: Option<u64>,
 }
 

@@ -4,8 +4,8 @@
 mod commands;
 mod compliance;
 pub mod dto;
+mod events;
 mod extract;
-mod later;
 pub mod openapi;
 mod ops;
 mod queries;
@@ -28,7 +28,8 @@ use tracing::Level;
 
 pub use extract::parse_json;
 
-use crate::auth::{Access, Principal, Secrets, admit};
+use crate::auth::{Access, Need, Principal, Secrets, TokenPolicy, admit, screen};
+use crate::limits::{RateLimit, RateLimits, StreamSlots};
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::read::ReadModel;
 use crate::service::CommandService;
@@ -36,13 +37,32 @@ use crate::service::CommandService;
 /// Header carrying the read side's position on every answer.
 pub const POSITION_HEADER: &str = "x-rollcall-position";
 
-/// Tunables of the HTTP layer.
+/// Tunables of the HTTP layer; every limit is here, with its default.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Longest a query waits for `min_position` before answering 503.
     pub query_wait: Duration,
     pub request_timeout: Duration,
     pub body_limit: usize,
+    /// What a member token must carry beyond a valid signature.
+    pub tokens: TokenPolicy,
+    /// Event streams one member may hold open at once.
+    pub streams_per_member: usize,
+    /// Event streams one tenant may have open at once.
+    pub streams_per_tenant: usize,
+    /// Interval of a stream's keep-alive comments (and of its re-admission when
+    /// no event flows).
+    pub stream_keep_alive: Duration,
+    /// Commands (logins included) one member may send.
+    pub commands_per_member: RateLimit,
+    /// Commands (logins included) one client address may send.
+    pub commands_per_ip: RateLimit,
+    /// Proxies whose `X-Forwarded-For` names the client; without, the client is
+    /// the connection's peer.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve `/metrics` without the operator token (when it is on a listener of
+    /// its own that only the scraper reaches).
+    pub metrics_public: bool,
 }
 
 impl Default for HttpConfig {
@@ -51,6 +71,20 @@ impl Default for HttpConfig {
             query_wait: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             body_limit: 256 * 1024,
+            tokens: TokenPolicy::default(),
+            streams_per_member: 4,
+            streams_per_tenant: 64,
+            stream_keep_alive: Duration::from_secs(15),
+            commands_per_member: RateLimit {
+                per_second: 20,
+                burst: 40,
+            },
+            commands_per_ip: RateLimit {
+                per_second: 200,
+                burst: 400,
+            },
+            trusted_proxies: Vec::new(),
+            metrics_public: false,
         }
     }
 }
@@ -59,10 +93,13 @@ struct Inner {
     service: Arc<CommandService>,
     read: Arc<dyn ReadModel>,
     secrets: Secrets,
-    invite_key: Vec<u8>,
     config: HttpConfig,
     metrics: PrometheusHandle,
     compliance: std::sync::OnceLock<Compliance>,
+    rates: RateLimits,
+    streams: StreamSlots,
+    /// Turns true when the server begins to shut down; open streams end then.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// What the compliance endpoints read: as-of answers over the log, and the
@@ -87,8 +124,10 @@ impl AppState {
         AppState(Arc::new(Inner {
             service,
             read,
-            invite_key: secrets.invite_key(),
             secrets,
+            rates: RateLimits::new(config.commands_per_member, config.commands_per_ip),
+            streams: StreamSlots::new(config.streams_per_member, config.streams_per_tenant),
+            shutdown: tokio::sync::watch::Sender::new(false),
             config,
             metrics: crate::telemetry::prometheus(),
             compliance: std::sync::OnceLock::new(),
@@ -123,6 +162,32 @@ impl AppState {
         &self.0.secrets
     }
 
+    pub fn token_policy(&self) -> &TokenPolicy {
+        &self.0.config.tokens
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.0.config
+    }
+
+    pub fn rates(&self) -> &RateLimits {
+        &self.0.rates
+    }
+
+    pub fn streams(&self) -> &StreamSlots {
+        &self.0.streams
+    }
+
+    /// Watches for the start of shutdown.
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.shutdown.subscribe()
+    }
+
+    /// Begins shutdown: open event streams send their last event and end.
+    pub fn begin_shutdown(&self) {
+        self.0.shutdown.send_replace(true);
+    }
+
     pub fn service(&self) -> &CommandService {
         &self.0.service
     }
@@ -131,15 +196,23 @@ impl AppState {
         self.0.read.as_ref()
     }
 
-    /// Admits the caller to `tenant`, judged on the tenant's state in the log (not
-    /// the read side), so a deactivation takes effect with the very next request.
-    pub async fn admit(&self, principal: Principal, tenant: TenantId) -> Result<Access, ApiError> {
+    /// Admits the caller to `tenant` for what a route `need`s: first the token's
+    /// own tenant and scope (nothing about the tenant is looked up for a token of
+    /// another tenant), then its member, judged on the tenant's state in the log,
+    /// so a deactivation takes effect with the very next request.
+    pub async fn admit(
+        &self,
+        principal: Principal,
+        tenant: TenantId,
+        need: Need,
+    ) -> Result<Access, ApiError> {
+        screen(&principal, tenant, need)?;
         if principal == Principal::Operator {
-            return admit(principal, tenant, &Default::default());
+            return admit(principal, &Default::default());
         }
         self.0
             .service
-            .with_team(tenant, |team| admit(principal, tenant, team))
+            .with_team(tenant, |team| admit(principal, team))
             .await?
     }
 
@@ -229,8 +302,9 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{t}/audit", get(queries::audit))
         .route("/tenants/{t}/access-review", get(compliance::access_review))
         .route("/tenants/{t}/access-diff", get(compliance::access_diff))
-        .route("/tenants/{t}/events", get(later::event_stream))
-        .route("/tenants/{t}/checkpoints", get(compliance::checkpoints));
+        .route("/tenants/{t}/events", get(events::event_stream))
+        .route("/tenants/{t}/checkpoints", get(compliance::checkpoints))
+        .route("/memberships", get(queries::memberships));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -298,6 +372,10 @@ async fn problems_only(response: Response) -> Response {
 
 async fn position_header(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    // An unauthenticated caller learns nothing, not even how far the log is.
+    if response.status() == StatusCode::UNAUTHORIZED {
+        return response;
+    }
     let position = state.read().position();
     metrics::gauge!("rollcall_projection_position").set(position as f64);
     response

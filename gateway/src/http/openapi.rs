@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::compliance::{self, CheckpointList, EffectiveAsOf};
 use crate::http::dto::*;
-use crate::http::{commands, later, ops, queries};
+use crate::http::{commands, events, ops, queries};
 use crate::views::*;
 
 #[derive(OpenApi)]
@@ -41,8 +41,9 @@ use crate::views::*;
         queries::audit,
         compliance::access_review,
         compliance::access_diff,
-        later::event_stream,
+        events::event_stream,
         compliance::checkpoints,
+        queries::memberships,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -54,7 +55,8 @@ use crate::views::*;
         OfficesRequest, NetworksRequest, ProfileRequest, DeactivateRequest, LoginRequest, ResourceRequest,
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
         EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
-        AccessDeltaAnswer, EffectiveAsOf, CheckpointList, PlatformsAnswer,
+        AccessDeltaAnswer, EffectiveAsOf, CheckpointList, PlatformsAnswer, Membership,
+        MembershipList,
     )),
     modifiers(&Bearer),
 )]
@@ -84,7 +86,7 @@ mod tests {
     #[test]
     fn the_document_builds_with_every_route() {
         let doc = ApiDoc::openapi();
-        assert_eq!(doc.paths.paths.len(), 32);
+        assert_eq!(doc.paths.paths.len(), 33);
         let json = serde_json::to_value(&doc).unwrap_or_default();
         assert!(json["components"]["schemas"]["CommandAnswer"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());

@@ -2,10 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 
+use crate::auth::Principal;
 use crate::http::AppState;
 use crate::http::dto::{Health, Problem};
 use crate::http::openapi::ApiDoc;
@@ -46,9 +47,23 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     }
 }
 
+/// Prometheus metrics. They count per tenant, so they are the operator's: the
+/// operator token is required unless the server runs with `--metrics-public`.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !state.config().metrics_public {
+        let principal = Principal::from_headers(&headers, state.secrets(), state.token_policy())?;
+        if principal != Principal::Operator {
+            return Err(ApiError::forbidden("the metrics are the operator's"));
+        }
+    }
     if let Ok(head) = state.service().log().head().await {
         let lag = head.saturating_sub(state.read().position());
         metrics::gauge!("rollcall_projection_lag").set(lag as f64);
@@ -59,7 +74,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
-    response
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/openapi.json", tag = "ops",

@@ -7,13 +7,14 @@ use axum::response::{IntoResponse, Response};
 use rollcall_aggregates::{CheckRequest, MemberStatus, Resource};
 use rollcall_events::{Actor, OfficeId, Permission, TenantId, UserId};
 
-use crate::auth::Principal;
+use crate::auth::{Need, Principal};
 use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::problem::ApiError;
 use crate::views::{
-    AuditPage, AuditQuery, CatalogAnswer, CheckAnswer, PlatformsAnswer, UserDetail, UserList,
+    AuditPage, AuditQuery, CatalogAnswer, CheckAnswer, MembershipList, PlatformsAnswer, UserDetail,
+    UserList,
 };
 
 const DEFAULT_AUDIT_LIMIT: usize = 100;
@@ -33,8 +34,7 @@ pub async fn catalog(
     ApiPath(tenant): ApiPath<TenantId>,
     ApiQuery(q): ApiQuery<MinPosition>,
 ) -> Result<Response, ApiError> {
-    let access = state.admit(principal, tenant).await?;
-    access.require_member()?;
+    state.admit(principal, tenant, Need::Read).await?;
     state.wait_for(q.min_position).await?;
     let view = state
         .read()
@@ -68,7 +68,7 @@ pub async fn users(
             ));
         }
     };
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
     state.wait_for(q.min_position).await?;
     let list = state
@@ -89,7 +89,7 @@ pub async fn user(
     ApiPath((tenant, user)): ApiPath<(TenantId, UserId)>,
     ApiQuery(q): ApiQuery<MinPosition>,
 ) -> Result<Json<UserDetail>, ApiError> {
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_self_or_team(user)?;
     state.wait_for(q.min_position).await?;
     let detail = state
@@ -110,7 +110,7 @@ pub async fn platforms(
     ApiPath(tenant): ApiPath<TenantId>,
     ApiQuery(q): ApiQuery<MinPosition>,
 ) -> Result<Json<PlatformsAnswer>, ApiError> {
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
     state.wait_for(q.min_position).await?;
     let answer = state
@@ -133,8 +133,8 @@ pub async fn check(
     ApiQuery(q): ApiQuery<MinPosition>,
     JsonBody(body): JsonBody<CheckBody>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
-    let access = state.admit(principal, tenant).await?;
-    access.require_check()?;
+    let access = state.admit(principal, tenant, Need::Check).await?;
+    access.require_check(body.user_id)?;
     state.wait_for(q.min_position).await?;
     let request = CheckRequest {
         user_id: body.user_id,
@@ -198,7 +198,7 @@ pub async fn audit(
                 .clamp(1, MAX_AUDIT_LIMIT),
         ),
     };
-    let access = state.admit(principal, tenant).await?;
+    let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
     state.wait_for(q.min_position).await?;
     let page = state
@@ -207,4 +207,36 @@ pub async fn audit(
         .await?
         .ok_or_else(tenant_not_found)?;
     Ok(Json(page))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembershipsQuery {
+    /// The person's email (compared normalised: trimmed, lower-case).
+    pub email: String,
+    pub min_position: Option<u64>,
+}
+
+/// The accounts one person belongs to, for the operator's sign-in flow (Jet Hub:
+/// "if this user already exists on another account, they log in with their
+/// existing details"). Each tenant's answers name only that tenant's members;
+/// only the operator sees across tenants.
+#[utoipa::path(get, path = "/v1/memberships", tag = "tenants",
+    params(MembershipsQuery),
+    responses((status = 200, body = MembershipList), (status = "4XX", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn memberships(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<MembershipsQuery>,
+) -> Result<Json<MembershipList>, ApiError> {
+    if principal != Principal::Operator {
+        return Err(ApiError::forbidden(
+            "only the operator looks across tenants",
+        ));
+    }
+    state.wait_for(q.min_position).await?;
+    let email = q.email.trim().to_lowercase();
+    let memberships = state.read().memberships(&email).await?;
+    Ok(Json(MembershipList { email, memberships }))
 }

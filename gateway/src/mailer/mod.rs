@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt;
 use lettre::message::Mailbox;
-use rollcall_events::{EventLog, InvitationId, LogError, TenantId};
+use rollcall_events::{EventLog, LogError};
 
 pub use message::{ComposeError, MailText, accept_link, compose, render};
 pub use state::{MailerState, OpenInvitation, TenantLabel};
@@ -31,9 +31,13 @@ pub use transport::{SendError, eml_file_name};
 
 use transport::Transport;
 
-/// Mints the accept token of an invitation from its tenant, id and newest nonce
-/// (the gateway passes `invite_token::mint` with the server secret bound).
-pub type MintToken = Arc<dyn Fn(TenantId, InvitationId, &str) -> String + Send + Sync>;
+/// Mints the accept token of an invitation from its tenant, id, invitee and newest
+/// nonce (the gateway passes `invite_token::mint` with the invitation key bound).
+pub type MintToken = Arc<
+    dyn Fn(&crate::invite_token::InviteToken) -> Result<String, crate::invite_token::TokenError>
+        + Send
+        + Sync,
+>;
 
 /// How long owed messages may wait while the mailer is still catching up with a
 /// log that keeps moving; past it they go out even though the head is not reached.
@@ -215,7 +219,20 @@ impl Mailer {
                 state.settle(id)?;
                 continue;
             }
-            let token = (self.mint)(invitation.tenant_id, id, &invitation.nonce);
+            let named = crate::invite_token::InviteToken {
+                tenant: invitation.tenant_id,
+                invitation: id,
+                invitee: invitation.user_id,
+                nonce: invitation.nonce.clone(),
+            };
+            let token = match (self.mint)(&named) {
+                Ok(token) => token,
+                Err(e) => {
+                    tracing::error!(position, error = %e, "mailer cannot mint an invitation link");
+                    state.settle(id)?;
+                    continue;
+                }
+            };
             let link = accept_link(&self.public_url, &token);
             let text = render(&invitation, state.tenant(invitation.tenant_id), &link);
             let message = match compose(&self.from, &invitation, text) {

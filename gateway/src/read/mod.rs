@@ -13,7 +13,9 @@ use thiserror::Error;
 
 pub use projections::ProjectionsRead;
 
-use crate::views::{AuditPage, AuditQuery, CatalogAnswer, PlatformsAnswer, UserDetail, UserList};
+use crate::views::{
+    AuditPage, AuditQuery, CatalogAnswer, Membership, PlatformsAnswer, UserDetail, UserList,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReadError {
@@ -66,4 +68,8 @@ pub trait ReadModel: Send + Sync + 'static {
         tenant: TenantId,
         query: &AuditQuery,
     ) -> Result<Option<AuditPage>, ReadError>;
+
+    /// Every tenant's member holding this email (normalised): one person across
+    /// accounts, for the operator's sign-in flow.
+    async fn memberships(&self, email: &str) -> Result<Vec<Membership>, ReadError>;
 }

@@ -11,7 +11,8 @@ use rollcall_projections::{ProjectionError, Projections};
 
 use crate::read::{ReadError, ReadModel};
 use crate::views::{
-    AuditPage, AuditQuery, CatalogAnswer, PlatformsAnswer, UserDetail, UserList, UserSummary,
+    AuditPage, AuditQuery, CatalogAnswer, Membership, PlatformsAnswer, UserDetail, UserList,
+    UserSummary,
 };
 
 pub struct ProjectionsRead {
@@ -133,5 +134,24 @@ impl ReadModel for ProjectionsRead {
         serde_json::from_value(value)
             .map(Some)
             .map_err(|e| ReadError::Store(e.to_string()))
+    }
+
+    async fn memberships(&self, email: &str) -> Result<Vec<Membership>, ReadError> {
+        Ok(self
+            .projections
+            .tenants()
+            .into_iter()
+            .filter_map(|tenant| {
+                let team = self.projections.team(tenant)?;
+                let member = team.member_by_email(email)?;
+                Some(Membership {
+                    tenant_id: tenant,
+                    tenant_name: team.name.clone(),
+                    user_id: member.user_id,
+                    display_name: member.profile.display_name.clone(),
+                    status: member.status.as_str().to_owned(),
+                })
+            })
+            .collect())
     }
 }

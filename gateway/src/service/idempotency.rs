@@ -1,24 +1,44 @@
 //! Idempotency keys: how a retried command finds its first answer.
 //!
 //! The key travels in the event's envelope, so the answer survives restarts and is
-//! found by every gateway that folds the tenant. A key is stored as
+//! found by every gateway that folds the tenant. A key answers for
+//! [`KEY_TTL`] after its first use; after that it is forgotten (and memory holds
+//! one day of keys, not all of them). A keyed tenant creation goes further: the
+//! tenant's id is derived from the key, so two gateways racing with the same key
+//! write to the same tenant and the log lets only one of them create it. A key is stored as
 //! `<fingerprint>/<client key>`, the fingerprint being 16 hex digits of SHA-256 over
 //! the actor, the request (less the ids and nonces drawn fresh for each attempt)
 //! and the reason: the same key with a different request is refused, not replayed.
 
+use chrono::{DateTime, Utc};
 use rollcall_aggregates::Command;
-use rollcall_events::Actor;
+use rollcall_events::{Actor, TenantId};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::service::Executed;
+
+/// How long a key answers with its first answer.
+pub const KEY_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// The first answer given for a key.
 #[derive(Debug, Clone)]
 pub(crate) struct Remembered {
     /// `None` for keys written without one (another writer): matched on the key alone.
     pub fingerprint: Option<String>,
+    /// When the key was first used.
+    pub at: DateTime<Utc>,
     pub executed: Executed,
+}
+
+/// The id of the tenant a keyed `CreateTenant` creates: the same for every retry
+/// with that key, on every gateway.
+pub fn tenant_id_for_key(key: &str) -> TenantId {
+    let digest = Sha256::digest([b"rollcall tenant\0".as_slice(), key.as_bytes()].concat());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // A version-8 (custom) UUID.
+    TenantId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
 }
 
 /// A key as found in an envelope.
@@ -49,7 +69,11 @@ impl<'a> StoredKey<'a> {
 }
 
 /// Fingerprint of a request: what must be equal for a retry to be "the same".
-pub(crate) fn fingerprint(actor: Actor, command: &Command, reason: Option<&str>) -> String {
+pub(crate) fn fingerprint(
+    actor: Actor,
+    command: &Command,
+    reason: Option<&str>,
+) -> Result<String, serde_json::Error> {
     // Fields the gateway draws fresh for every attempt; a retry differs in them only.
     let fresh: &[&str] = match command {
         Command::CreateTenant { .. } => &["tenant_id", "owner_id"],
@@ -57,7 +81,7 @@ pub(crate) fn fingerprint(actor: Actor, command: &Command, reason: Option<&str>)
         Command::ResendInvitation { .. } => &["nonce"],
         _ => &[],
     };
-    let mut value = serde_json::to_value(command).unwrap_or(Value::Null);
+    let mut value = serde_json::to_value(command)?;
     if let Value::Object(map) = &mut value {
         for field in fresh {
             map.remove(*field);
@@ -68,8 +92,8 @@ pub(crate) fn fingerprint(actor: Actor, command: &Command, reason: Option<&str>)
         "command": value,
         "reason": reason,
     });
-    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
-    hex::encode(&Sha256::digest(&bytes)[..8])
+    let bytes = serde_json::to_vec(&canonical)?;
+    Ok(hex::encode(&Sha256::digest(&bytes)[..8]))
 }
 
 #[cfg(test)]
@@ -93,10 +117,11 @@ mod tests {
 
     #[test]
     fn fresh_ids_do_not_change_the_fingerprint_but_the_request_does() {
-        let a = fingerprint(Actor::Operator, &invite(1, "a@x.io"), None);
-        let b = fingerprint(Actor::Operator, &invite(2, "a@x.io"), None);
-        let c = fingerprint(Actor::Operator, &invite(1, "b@x.io"), None);
-        let d = fingerprint(Actor::Operator, &invite(1, "a@x.io"), Some("why"));
+        let print = |c: &Command, why| fingerprint(Actor::Operator, c, why).unwrap();
+        let a = print(&invite(1, "a@x.io"), None);
+        let b = print(&invite(2, "a@x.io"), None);
+        let c = print(&invite(1, "b@x.io"), None);
+        let d = print(&invite(1, "a@x.io"), Some("why"));
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

@@ -8,7 +8,6 @@
 //! decides again, which is safe because `decide` is pure.
 
 mod error;
-mod global;
 mod idempotency;
 mod tenant;
 
@@ -20,14 +19,14 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use rollcall_aggregates::{Command, Context, DomainError, Team, decide};
 use rollcall_events::{
-    Actor, Event, EventId, EventLog, EventMeta, LogError, RawEnvelope, TenantId, UserId,
+    Actor, Event, EventId, EventLog, EventMeta, LogError, RawEnvelope, TenantId,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
 pub use error::ServiceError;
 
-use global::GlobalIndex;
+pub use idempotency::{KEY_TTL, tenant_id_for_key};
 use idempotency::{StoredKey, fingerprint};
 use tenant::TenantState;
 
@@ -82,10 +81,6 @@ impl Outcome {
 pub struct CommandService {
     log: Arc<dyn EventLog>,
     tenants: SyncMutex<HashMap<TenantId, Arc<Mutex<TenantState>>>>,
-    global: Mutex<GlobalIndex>,
-    /// Held while a keyed `CreateTenant` looks for its first answer and writes, so
-    /// two racing retries cannot both create a tenant.
-    creating: Mutex<()>,
 }
 
 impl CommandService {
@@ -93,13 +88,16 @@ impl CommandService {
         CommandService {
             log,
             tenants: SyncMutex::new(HashMap::new()),
-            global: Mutex::new(GlobalIndex::default()),
-            creating: Mutex::new(()),
         }
     }
 
     pub fn log(&self) -> &Arc<dyn EventLog> {
         &self.log
+    }
+
+    /// How many tenants' states this service keeps (only tenants the log holds).
+    pub fn cached_tenants(&self) -> usize {
+        self.tenants.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     fn slot(&self, tenant: TenantId) -> Arc<Mutex<TenantState>> {
@@ -163,19 +161,15 @@ impl CommandService {
     ) -> Result<T, ServiceError> {
         // The head is asked before taking the tenant's lock, so concurrent readers
         // (every request is admitted through here) only queue when there is
-        // something to fold.
+        // something to fold. A tenant the log does not hold gets no state kept.
         let head = self.log.tenant_head(tenant).await?;
+        if head == 0 {
+            return Ok(f(&Team::default()));
+        }
         let slot = self.slot(tenant);
         let mut state = slot.lock().await;
         self.catch_up_to(tenant, &mut state, head).await?;
         Ok(f(&state.team))
-    }
-
-    /// The user id an email already has on some account, if any.
-    pub async fn known_identity(&self, email: &str) -> Result<Option<UserId>, ServiceError> {
-        let mut global = self.global.lock().await;
-        global.catch_up(self.log.as_ref()).await?;
-        Ok(global.user_for(email))
     }
 
     /// Decides and appends one command. `CreateTenant` must name `tenant`.
@@ -186,11 +180,7 @@ impl CommandService {
         meta: CommandMeta,
     ) -> Result<Outcome, ServiceError> {
         let name = command.name();
-        let result = if matches!(command, Command::CreateTenant { .. }) {
-            self.create_tenant(tenant, command, meta).await
-        } else {
-            self.execute_on(tenant, command, meta).await
-        };
+        let result = self.execute_on(tenant, command, meta).await;
         let outcome = match &result {
             Ok(o) => o.name(),
             Err(e) => e.outcome(),
@@ -200,44 +190,18 @@ impl CommandService {
         result
     }
 
-    async fn create_tenant(
+    async fn execute_on(
         &self,
         tenant: TenantId,
         command: Command,
         meta: CommandMeta,
     ) -> Result<Outcome, ServiceError> {
-        let Some(key) = meta.idempotency_key.clone() else {
-            return self.execute_on(tenant, command, meta).await;
-        };
-        let _creating = self.creating.lock().await;
-        let fp = fingerprint(meta.actor, &command, meta.reason.as_deref());
-        {
-            let mut global = self.global.lock().await;
-            global.catch_up(self.log.as_ref()).await?;
-            if let Some(first) = global.tenant_keys.get(&key) {
-                return replay(first, &fp);
-            }
-        }
-        self.execute_on(tenant, command, meta).await
-    }
-
-    async fn execute_on(
-        &self,
-        tenant: TenantId,
-        mut command: Command,
-        meta: CommandMeta,
-    ) -> Result<Outcome, ServiceError> {
-        let fp = fingerprint(meta.actor, &command, meta.reason.as_deref());
+        let fp = fingerprint(meta.actor, &command, meta.reason.as_deref())
+            .map_err(|e| ServiceError::Store(format!("cannot fingerprint the command: {e}")))?;
         let stored_key = meta
             .idempotency_key
             .as_deref()
             .map(|k| StoredKey::format(&fp, k));
-        // A person already on another account keeps their identity on this one.
-        let identity = match &command {
-            Command::InviteUser { email, .. } => self.known_identity(email).await?,
-            Command::CreateTenant { owner_email, .. } => self.known_identity(owner_email).await?,
-            _ => None,
-        };
         let ctx = Context {
             now: meta.now,
             actor: meta.actor,
@@ -250,18 +214,9 @@ impl CommandService {
         for _ in 0..MAX_ATTEMPTS {
             self.catch_up(tenant, &mut state).await?;
             if let Some(key) = meta.idempotency_key.as_deref()
-                && let Some(first) = state.keys.get(key)
+                && let Some(first) = state.answer_for(key, meta.now)
             {
                 return replay(first, &fp);
-            }
-            match (&mut command, identity) {
-                (Command::InviteUser { user_id, .. }, Some(known))
-                    if state.team.member(known).is_none() =>
-                {
-                    *user_id = known;
-                }
-                (Command::CreateTenant { owner_id, .. }, Some(known)) => *owner_id = known,
-                _ => {}
             }
             let event = match decide(&state.team, &command, &ctx) {
                 Ok(event) => event,
@@ -298,7 +253,6 @@ impl CommandService {
                         .decode()
                         .map_err(|e| ServiceError::Store(format!("own event undecodable: {e}")))?;
                     state.fold(tenant, &envelope);
-                    self.global.lock().await.observe(&envelope);
                     return Ok(Outcome::Executed(Executed {
                         tenant,
                         position: a.position,

@@ -17,7 +17,7 @@ use rollcall_events::log::embedded::EmbeddedLog;
 use rollcall_events::{
     Appended, Event, EventLog, EventStream, InvitationId, LogError, RawEnvelope, TenantId, UserId,
 };
-use rollcall_gateway::auth::{Secrets, mint_jwt};
+use rollcall_gateway::auth::{MintOptions, Secrets, mint_jwt};
 use rollcall_gateway::http::{AppState, HttpConfig, router};
 use rollcall_gateway::invite_token;
 use rollcall_gateway::read::{ProjectionsRead, ReadModel};
@@ -27,8 +27,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
 
-pub const OPERATOR: &str = "test-operator-token";
-pub const JWT_SECRET: &str = "test-jwt-secret";
+pub const OPERATOR: &str = "test-operator-token-0123456789abcdef";
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
+pub const INVITE_KEY: &str = "test-invite-key-0123456789abcdef0123456789";
 
 /// A log that answers `Unavailable` while switched off.
 pub struct FlakyLog {
@@ -159,6 +160,7 @@ pub struct Tenant {
 
 pub struct Harness {
     pub app: Router,
+    pub state: AppState,
     pub log: Arc<FlakyLog>,
     pub read: Arc<ProjectionsRead>,
     pub secrets: Secrets,
@@ -170,6 +172,7 @@ pub fn secrets() -> Secrets {
     Secrets {
         operator_token: OPERATOR.to_owned(),
         jwt_secret: JWT_SECRET.to_owned(),
+        invite_key: INVITE_KEY.as_bytes().to_vec(),
     }
 }
 
@@ -183,16 +186,24 @@ impl Harness {
 
     /// The router over `log`, with projections in `dir`.
     pub fn over(log: Arc<dyn EventLog>, dir: TempDir) -> Harness {
+        Harness::with_config(
+            log,
+            dir,
+            HttpConfig {
+                query_wait: Duration::from_millis(1500),
+                ..HttpConfig::default()
+            },
+        )
+    }
+
+    /// The router over `log` with these HTTP settings.
+    pub fn with_config(log: Arc<dyn EventLog>, dir: TempDir, config: HttpConfig) -> Harness {
         let log = Arc::new(FlakyLog::new(log));
         let db = sled::open(dir.path().join("projections")).expect("projections db");
         let projections = Projections::open(db).expect("projections");
         let projector = projections.spawn(log.clone());
         let read = Arc::new(ProjectionsRead::new(projections));
         let service = Arc::new(CommandService::new(log.clone()));
-        let config = HttpConfig {
-            query_wait: Duration::from_millis(1500),
-            ..HttpConfig::default()
-        };
         let state = AppState::new(
             service,
             read.clone() as Arc<dyn ReadModel>,
@@ -200,7 +211,8 @@ impl Harness {
             config,
         );
         Harness {
-            app: router(state),
+            app: router(state.clone()),
+            state,
             log,
             read,
             secrets: secrets(),
@@ -306,13 +318,37 @@ impl Harness {
         self.send(Method::GET, path, Some(token), None).await
     }
 
+    /// A JWT living `ttl`.
+    pub fn jwt_for(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        scope: Option<&str>,
+        ttl: Duration,
+    ) -> String {
+        mint_jwt(
+            JWT_SECRET,
+            tenant,
+            user,
+            &MintOptions {
+                scope: scope.map(str::to_owned),
+                ..MintOptions::default()
+            },
+            ttl,
+        )
+        .expect("jwt")
+    }
+
     pub fn jwt(&self, tenant: TenantId, user: UserId, scope: Option<&str>, mfa: bool) -> String {
         mint_jwt(
             JWT_SECRET,
             tenant,
             user,
-            scope,
-            mfa,
+            &MintOptions {
+                scope: scope.map(str::to_owned),
+                mfa,
+                ..MintOptions::default()
+            },
             Duration::from_secs(3600),
         )
         .expect("jwt")
@@ -340,26 +376,38 @@ impl Harness {
         }
     }
 
-    /// The latest nonce of an invitation, read from the log as the mailer would.
-    pub async fn nonce(&self, tenant: TenantId, invitation: InvitationId) -> String {
+    /// The invitee and latest nonce of an invitation, read from the log as the
+    /// mailer would.
+    pub async fn nonce(&self, tenant: TenantId, invitation: InvitationId) -> (UserId, String) {
         let stream = self.log.read_tenant(tenant, 1).await.expect("read");
         let events: Vec<RawEnvelope> = stream.try_collect().await.expect("events");
-        let mut nonce = None;
+        let mut found = None;
         for raw in events {
             match raw.decode().expect("decode").event {
-                Event::UserInvited(e) if e.invitation_id == invitation => nonce = Some(e.nonce),
+                Event::UserInvited(e) if e.invitation_id == invitation => {
+                    found = Some((e.user_id, e.nonce))
+                }
                 Event::InvitationResent(e) if e.invitation_id == invitation => {
-                    nonce = Some(e.nonce)
+                    found = Some((e.user_id, e.nonce))
                 }
                 _ => {}
             }
         }
-        nonce.expect("the invitation is in the log")
+        found.expect("the invitation is in the log")
     }
 
     pub async fn accept_token(&self, tenant: TenantId, invitation: InvitationId) -> String {
-        let nonce = self.nonce(tenant, invitation).await;
-        invite_token::mint(&self.secrets.invite_key(), tenant, invitation, &nonce)
+        let (invitee, nonce) = self.nonce(tenant, invitation).await;
+        invite_token::mint(
+            &self.secrets.invite_key(),
+            &invite_token::InviteToken {
+                tenant,
+                invitation,
+                invitee,
+                nonce,
+            },
+        )
+        .expect("mint")
     }
 
     /// Invites (as the operator) and accepts; returns the new active member.

@@ -23,11 +23,12 @@ pub fn mac(tenant: TenantId, invitation: InvitationId, nonce: &str) -> String {
 
 /// The test's stand-in for the gateway's token: ids, nonce and an HMAC over them.
 pub fn mint() -> MintToken {
-    Arc::new(|tenant, invitation, nonce| {
-        format!(
+    Arc::new(|named| {
+        let (tenant, invitation, nonce) = (named.tenant, named.invitation, &named.nonce);
+        Ok(format!(
             "{tenant}.{invitation}.{nonce}.{}",
             mac(tenant, invitation, nonce)
-        )
+        ))
     })
 }
 

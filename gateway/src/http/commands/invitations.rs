@@ -6,8 +6,8 @@ use axum::response::Response;
 use rollcall_aggregates::Command;
 use rollcall_events::{InvitationId, Permission, RoleKey, TenantId};
 
-use super::{run, run_admitted};
-use crate::auth::Principal;
+use super::{Caller, execute};
+use crate::auth::{Principal, Scopes};
 use crate::fresh;
 use crate::http::AppState;
 use crate::http::dto::*;
@@ -22,9 +22,8 @@ use crate::problem::ApiError;
     security(("bearer" = [])))]
 pub async fn invite(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath(tenant): ApiPath<TenantId>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<InviteRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::InviteUser {
@@ -41,16 +40,7 @@ pub async fn invite(
         kind: body.kind,
         nonce: fresh::nonce(),
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::CREATED,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{t}/invitations/{id}/resend", tag = "invitations",
@@ -60,25 +50,15 @@ pub async fn invite(
     security(("bearer" = [])))]
 pub async fn resend_invitation(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, invitation_id)): ApiPath<(TenantId, InvitationId)>,
-    headers: HeaderMap,
     MaybeJsonBody(body): MaybeJsonBody<ReasonRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::ResendInvitation {
         invitation_id,
         nonce: fresh::nonce(),
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{t}/invitations/{id}/cancel", tag = "invitations",
@@ -88,22 +68,12 @@ pub async fn resend_invitation(
     security(("bearer" = [])))]
 pub async fn cancel_invitation(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, invitation_id)): ApiPath<(TenantId, InvitationId)>,
-    headers: HeaderMap,
     MaybeJsonBody(body): MaybeJsonBody<ReasonRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::CancelInvitation { invitation_id };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/invitations/accept", tag = "invitations",
@@ -122,37 +92,21 @@ pub async fn accept_invitation(
             "the invitation token is not valid",
         )
     };
-    let (tenant, invitation_id, nonce) =
-        invite_token::verify(&state.0.invite_key, &body.token).map_err(|_| invalid())?;
-    // The token is the credential; the actor is the invitee it was sent to.
-    let invitee = state
-        .service()
-        .with_team(tenant, |team| {
-            team.members
-                .values()
-                .find(|m| m.invitation.as_ref().is_some_and(|i| i.id == invitation_id))
-                .map(|m| m.user_id)
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("the invitation does not exist"))?;
+    let token =
+        invite_token::verify(&state.secrets().invite_key, &body.token).map_err(|_| invalid())?;
+    // The token is the credential, minted for one invitee of one invitation: the
+    // invitee accepts, and the decider checks the invitation is theirs.
     let principal = Principal::Token {
-        user: invitee,
-        tenant,
+        user: token.invitee,
+        tenant: token.tenant,
         mfa: false,
-        scopes: Vec::new(),
+        scopes: Scopes::ALL,
+        issued_at: None,
+        expires_at: u64::MAX,
     };
     let command = Command::AcceptInvitation {
-        invitation_id,
-        nonce,
+        invitation_id: token.invitation,
+        nonce: token.nonce,
     };
-    run(
-        &state,
-        &principal,
-        tenant,
-        command,
-        None,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    execute(&state, &principal, token.tenant, command, None, &headers).await
 }

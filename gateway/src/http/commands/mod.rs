@@ -10,7 +10,11 @@ pub use invitations::*;
 pub use tenants::*;
 pub use users::*;
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -18,10 +22,11 @@ use rollcall_aggregates::Command;
 use rollcall_events::{Event, TenantId};
 use serde_json::Value;
 
-use crate::auth::Principal;
+use crate::auth::{Need, Principal};
 use crate::fresh;
 use crate::http::AppState;
 use crate::http::dto::CommandAnswer;
+use crate::limits::client_ip;
 use crate::problem::ApiError;
 use crate::service::{CommandMeta, Executed, Outcome};
 
@@ -88,16 +93,84 @@ fn answer(executed: &Executed) -> CommandAnswer {
     a
 }
 
-/// Runs one command for an already admitted actor and answers it.
-pub(super) async fn run(
+/// Whoever sends a command, as the request shows them: verified credentials,
+/// the address the request comes from, and the headers a command reads
+/// (`Idempotency-Key`, `X-Correlation-ID`).
+pub struct Caller {
+    pub principal: Principal,
+    pub ip: Option<IpAddr>,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let ip = client_ip(
+            parts.extensions.get::<ConnectInfo<SocketAddr>>(),
+            &parts.headers,
+            &state.config().trusted_proxies,
+        );
+        Ok(Caller {
+            principal,
+            ip,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Caller {
+    /// The request's `Idempotency-Key`, if it sent a valid one.
+    pub fn idempotency_key(&self) -> Result<Option<String>, ApiError> {
+        idempotency_key(&self.headers)
+    }
+
+    /// Admits the caller to the tenant for commands, takes one command from its
+    /// allowance, then decides, appends and answers. Commands that create answer
+    /// 201, the others 200.
+    pub async fn send(
+        self,
+        state: &AppState,
+        tenant: TenantId,
+        command: Command,
+        reason: Option<String>,
+    ) -> Result<Response, ApiError> {
+        let principal = if let Command::CreateTenant { .. } = command {
+            // No tenant to be admitted to yet: only the operator creates one.
+            if self.principal != Principal::Operator {
+                return Err(ApiError::forbidden("only the operator creates tenants"));
+            }
+            self.principal.clone()
+        } else {
+            state
+                .admit(self.principal.clone(), tenant, Need::Admin)
+                .await?
+                .principal
+        };
+        state.rates().command(principal.actor().user(), self.ip)?;
+        execute(state, &principal, tenant, command, reason, &self.headers).await
+    }
+}
+
+/// Decides and appends one command for `principal`, already admitted, and
+/// answers it.
+pub(super) async fn execute(
     state: &AppState,
     principal: &Principal,
     tenant: TenantId,
     command: Command,
     reason: Option<String>,
     headers: &HeaderMap,
-    created: StatusCode,
 ) -> Result<Response, ApiError> {
+    let created = if matches!(
+        command,
+        Command::CreateTenant { .. } | Command::CreateRole { .. } | Command::InviteUser { .. }
+    ) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let meta = CommandMeta {
         actor: principal.actor(),
         mfa: principal.mfa(),
@@ -126,29 +199,6 @@ pub(super) async fn run(
             .into_response(),
     };
     Ok(response)
-}
-
-/// Admits the caller to the tenant, then runs the command.
-pub(super) async fn run_admitted(
-    state: &AppState,
-    principal: Principal,
-    tenant: TenantId,
-    command: Command,
-    reason: Option<String>,
-    headers: &HeaderMap,
-    created: StatusCode,
-) -> Result<Response, ApiError> {
-    let access = state.admit(principal, tenant).await?;
-    run(
-        state,
-        &access.principal,
-        tenant,
-        command,
-        reason,
-        headers,
-        created,
-    )
-    .await
 }
 
 pub(super) fn catalog_from(value: Value) -> Result<rollcall_events::CatalogDoc, ApiError> {

@@ -2,19 +2,19 @@
 //! manage its roles.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use rollcall_aggregates::Command;
 use rollcall_events::{Permission, RoleKey, TenantId};
 use serde_json::Value;
 
-use super::{catalog_from, run, run_admitted};
-use crate::auth::Principal;
+use super::{Caller, catalog_from};
 use crate::fresh;
 use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, JsonBody, MaybeJsonBody};
 use crate::problem::ApiError;
+use crate::service::tenant_id_for_key;
 
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants",
     request_body = CreateTenantRequest,
@@ -23,12 +23,15 @@ use crate::problem::ApiError;
     security(("bearer" = [])))]
 pub async fn create_tenant(
     State(state): State<AppState>,
-    principal: Principal,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<CreateTenantRequest>,
 ) -> Result<Response, ApiError> {
     let catalog = catalog_from(body.catalog)?;
-    let tenant_id = fresh::tenant_id();
+    // A keyed creation names its tenant after the key: every retry, on any
+    // gateway, targets the same tenant, and the log creates it once.
+    let tenant_id = caller
+        .idempotency_key()?
+        .map_or_else(fresh::tenant_id, |key| tenant_id_for_key(&key));
     let command = Command::CreateTenant {
         tenant_id,
         name: body.name,
@@ -38,16 +41,7 @@ pub async fn create_tenant(
         owner_email: body.owner.email,
         owner_display_name: body.owner.display_name,
     };
-    run(
-        &state,
-        &principal,
-        tenant_id,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::CREATED,
-    )
-    .await
+    caller.send(&state, tenant_id, command, body.reason).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/catalog", tag = "tenants",
@@ -57,9 +51,8 @@ pub async fn create_tenant(
     security(("bearer" = [])))]
 pub async fn define_catalog(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath(tenant): ApiPath<TenantId>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     // Accept the document itself, what GET answers (the document plus a few
@@ -83,16 +76,7 @@ pub async fn define_catalog(
     }
     let catalog = catalog_from(doc)?;
     let command = Command::DefineCatalog { catalog };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        None,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, None).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/plan", tag = "tenants",
@@ -102,22 +86,12 @@ pub async fn define_catalog(
     security(("bearer" = [])))]
 pub async fn change_plan(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath(tenant): ApiPath<TenantId>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<PlanRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::ChangePlan { plan: body.plan };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{t}/roles", tag = "roles",
@@ -127,9 +101,8 @@ pub async fn change_plan(
     security(("bearer" = [])))]
 pub async fn create_role(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath(tenant): ApiPath<TenantId>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<CreateRoleRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::CreateRole {
@@ -137,16 +110,7 @@ pub async fn create_role(
         label: body.label,
         grants: body.grants.into_iter().map(Permission::new).collect(),
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::CREATED,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/roles/{role}", tag = "roles",
@@ -156,9 +120,8 @@ pub async fn create_role(
     security(("bearer" = [])))]
 pub async fn update_role(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, role)): ApiPath<(TenantId, String)>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateRoleRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::UpdateRole {
@@ -166,16 +129,7 @@ pub async fn update_role(
         label: body.label,
         grants: body.grants.into_iter().map(Permission::new).collect(),
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(delete, path = "/v1/tenants/{t}/roles/{role}", tag = "roles",
@@ -185,22 +139,12 @@ pub async fn update_role(
     security(("bearer" = [])))]
 pub async fn delete_role(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, role)): ApiPath<(TenantId, String)>,
-    headers: HeaderMap,
     MaybeJsonBody(body): MaybeJsonBody<ReasonRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::DeleteRole {
         role: RoleKey::new(role),
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }

@@ -2,12 +2,11 @@
 //! networks, profile, deactivation and reactivation, logins.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use rollcall_aggregates::Command;
 use rollcall_events::{OfficeId, Permission, RoleKey, TenantId, UserId};
 
-use super::run_admitted;
+use super::Caller;
 use crate::auth::Principal;
 use crate::http::AppState;
 use crate::http::dto::*;
@@ -21,25 +20,15 @@ use crate::problem::ApiError;
     security(("bearer" = [])))]
 pub async fn change_roles(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<RolesRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::ChangeRoles {
         user_id,
         roles: body.roles.into_iter().map(RoleKey::new).collect(),
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/users/{u}/permissions/{perm}", tag = "users",
@@ -49,9 +38,8 @@ pub async fn change_roles(
     security(("bearer" = [])))]
 pub async fn toggle_permission(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id, permission)): ApiPath<(TenantId, UserId, String)>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<ToggleRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::TogglePermission {
@@ -59,16 +47,7 @@ pub async fn toggle_permission(
         permission: Permission::new(permission),
         state: body.state,
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/users/{u}/scopes/{area}", tag = "users",
@@ -78,9 +57,8 @@ pub async fn toggle_permission(
     security(("bearer" = [])))]
 pub async fn set_scope(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id, area)): ApiPath<(TenantId, UserId, String)>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<ScopeRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::SetScope {
@@ -88,16 +66,7 @@ pub async fn set_scope(
         area,
         scope: body.scope,
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/users/{u}/offices", tag = "users",
@@ -107,25 +76,15 @@ pub async fn set_scope(
     security(("bearer" = [])))]
 pub async fn set_offices(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<OfficesRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::SetOffices {
         user_id,
         offices: body.offices.into_iter().map(OfficeId::new).collect(),
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/users/{u}/networks", tag = "users",
@@ -135,25 +94,15 @@ pub async fn set_offices(
     security(("bearer" = [])))]
 pub async fn set_networks(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<NetworksRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::SetAllowedNetworks {
         user_id,
         cidrs: body.cidrs,
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(put, path = "/v1/tenants/{t}/users/{u}/profile", tag = "users",
@@ -163,9 +112,8 @@ pub async fn set_networks(
     security(("bearer" = [])))]
 pub async fn update_profile(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<ProfileRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::UpdateProfile {
@@ -174,16 +122,7 @@ pub async fn update_profile(
         must_change_password: body.must_change_password,
         links: body.links,
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{t}/users/{u}/deactivate", tag = "users",
@@ -193,25 +132,15 @@ pub async fn update_profile(
     security(("bearer" = [])))]
 pub async fn deactivate(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
-    headers: HeaderMap,
     MaybeJsonBody(body): MaybeJsonBody<DeactivateRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::DeactivateUser {
         user_id,
         reassign_to: body.reassign_to,
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{t}/users/{u}/reactivate", tag = "users",
@@ -221,26 +150,20 @@ pub async fn deactivate(
     security(("bearer" = [])))]
 pub async fn reactivate(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
-    headers: HeaderMap,
     MaybeJsonBody(body): MaybeJsonBody<ReasonRequest>,
 ) -> Result<Response, ApiError> {
     let command = Command::ReactivateUser { user_id };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        body.reason,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    caller.send(&state, tenant, command, body.reason).await
 }
 
 /// Records a login (the team page's "last login"); called by the product's
-/// sign-in flow with the member's own token or with the operator token.
+/// sign-in flow with the member's own token or with the operator token. The
+/// login's address is the request's (the connection's peer, or the client a
+/// trusted proxy names); only the operator may state it in the body. A member
+/// whose logins are limited to listed networks is refused from anywhere else,
+/// and from an address nobody knows.
 #[utoipa::path(post, path = "/v1/tenants/{t}/users/{u}/logins", tag = "users",
     params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Option<LoginRequest>),
@@ -248,23 +171,20 @@ pub async fn reactivate(
     security(("bearer" = [])))]
 pub async fn record_login(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Caller,
     ApiPath((tenant, user_id)): ApiPath<(TenantId, UserId)>,
-    headers: HeaderMap,
     MaybeJsonBody(body): MaybeJsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let command = Command::RecordLogin {
-        user_id,
-        source_ip: body.source_ip,
+    let source_ip = match (&caller.principal, body.source_ip) {
+        (Principal::Operator, Some(ip)) => Some(ip),
+        (Principal::Operator, None) => None,
+        (_, Some(_)) => {
+            return Err(ApiError::forbidden(
+                "a login's address comes from the connection; only the operator may state it",
+            ));
+        }
+        (_, None) => caller.ip,
     };
-    run_admitted(
-        &state,
-        principal,
-        tenant,
-        command,
-        None,
-        &headers,
-        StatusCode::OK,
-    )
-    .await
+    let command = Command::RecordLogin { user_id, source_ip };
+    caller.send(&state, tenant, command, None).await
 }
