@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod auth;
 pub mod fresh;
 pub mod http;
+pub mod invitation_link;
 pub mod invite_token;
 pub mod mailer;
 pub mod problem;

@@ -24,7 +24,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub nats_url: Option<String>,
-    pub nats_replicas: usize,
+    /// Replicas of the JetStream streams (see [`rollcall_replay::open::LogLocation`]).
+    pub nats_replicas: Option<usize>,
     pub operator_token: Option<String>,
     pub jwt_secret: Option<String>,
     pub smtp_url: Option<String>,
@@ -33,6 +34,11 @@ pub struct Config {
     pub mailer: bool,
     /// How often the checkpoint publisher signs the tenant heads that moved.
     pub checkpoint_interval: std::time::Duration,
+    /// Sign checkpoints in this process.
+    pub checkpoint_signer: bool,
+    /// The installation's checkpoint key, shared by every gateway that signs;
+    /// `None`: `<data-dir>/checkpoint.key`, created on first start.
+    pub checkpoint_key_file: Option<PathBuf>,
     pub http: HttpConfig,
 }
 
@@ -60,6 +66,13 @@ pub enum RunError {
     Open(#[from] rollcall_replay::open::OpenError),
     #[error("checkpoint key: {0}")]
     CheckpointKey(#[from] rollcall_replay::CheckpointError),
+    #[error(
+        "no checkpoint key at {path}: every gateway that signs uses the installation's one key; \
+         copy it there from the gateway that created it (its <data-dir>/checkpoint.key)"
+    )]
+    NoCheckpointKey { path: PathBuf },
+    #[error("{0}")]
+    Identity(#[from] rollcall_replay::identity::IdentityError),
     #[error("cannot start the invitation mailer in {path}: {message}")]
     Mailer { path: PathBuf, message: String },
     #[error("cannot open the projections in {path}: {message}")]
@@ -213,35 +226,58 @@ fn start_mailer(
     Ok((stop, task))
 }
 
+/// The checkpoint signer: the configured key file (which must exist: a gateway
+/// making up its own key would sign what no auditor trusts), else the data dir's
+/// key, created on first start.
+fn checkpoint_signer(config: &Config) -> Result<rollcall_replay::CheckpointSigner, RunError> {
+    use rollcall_replay::{CheckpointError, CheckpointSigner};
+    match &config.checkpoint_key_file {
+        Some(path) => CheckpointSigner::load(path).map_err(|e| match e {
+            CheckpointError::NoKey { .. } => RunError::NoCheckpointKey { path: path.clone() },
+            e => e.into(),
+        }),
+        None => Ok(CheckpointSigner::load_or_create_in(&config.data_dir)?),
+    }
+}
+
 /// Runs the server until ctrl-c or SIGTERM, then drains in-flight requests.
+///
+/// The port is taken first, and the data dir is checked against the log before
+/// anything is written: a start that fails leaves nothing behind and prints no
+/// token.
 pub async fn serve(config: Config) -> Result<(), RunError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    rollcall_replay::identity::check_backend(&config.data_dir, config.nats_url.is_some())?;
     std::fs::create_dir_all(&config.data_dir).map_err(|source| RunError::DataDir {
         path: config.data_dir.clone(),
         source,
     })?;
-    let (secrets, generated) = secrets(&config)?;
-    if let Some(token) = generated {
-        // Printed once, to stdout, so it never lands in a log aggregator.
-        println!(
-            "operator token (shown once, also in {}): {token}",
-            config.data_dir.join(OPERATOR_TOKEN_FILE).display()
-        );
-    }
     let opened = open_log(&config).await?;
+    rollcall_replay::identity::claim(&config.data_dir, &opened.identity)?;
+    let signer = if config.checkpoint_signer {
+        Some(Arc::new(checkpoint_signer(&config)?))
+    } else {
+        None
+    };
+    let (secrets, generated) = secrets(&config)?;
     let log = opened.log.clone();
-    let signer = Arc::new(rollcall_replay::CheckpointSigner::load_or_create_in(
-        &config.data_dir,
-    )?);
     let (checkpoints_stop, checkpoints_stopped) = tokio::sync::oneshot::channel::<()>();
-    let checkpoints_task = tokio::spawn(rollcall_replay::publish_checkpoints(
-        log.clone(),
-        signer,
-        opened.checkpoints.clone(),
-        config.checkpoint_interval,
-        async move {
-            let _ = checkpoints_stopped.await;
-        },
-    ));
+    let checkpoints_task = signer.map(|signer| {
+        tokio::spawn(rollcall_replay::publish_checkpoints(
+            log.clone(),
+            signer,
+            opened.checkpoints.clone(),
+            config.checkpoint_interval,
+            async move {
+                let _ = checkpoints_stopped.await;
+            },
+        ))
+    });
     let projections = open_projections(&config.data_dir.join("projections"))?;
     let projector = projections.spawn(log.clone());
     let read: Arc<dyn ReadModel> = Arc::new(ProjectionsRead::new(projections.clone()));
@@ -257,12 +293,14 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let state = AppState::new(service, read, secrets, config.http.clone())
         .with_compliance(history, opened.checkpoints);
     let app = router(state);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| RunError::Listen {
-            addr: config.listen,
-            source,
-        })?;
+    if let Some(token) = generated {
+        // Printed once, to stdout, so it never lands in a log aggregator; only
+        // once the server is sure to start.
+        println!(
+            "operator token (shown once, also in {}): {token}",
+            config.data_dir.join(OPERATOR_TOKEN_FILE).display()
+        );
+    }
     let addr = listener.local_addr().unwrap_or(config.listen);
     tracing::info!(%addr, embedded = config.nats_url.is_none(), "rollcall listening");
     axum::serve(listener, app)
@@ -277,7 +315,9 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         let _ = task.await;
     }
     let _ = checkpoints_stop.send(());
-    let _ = checkpoints_task.await;
+    if let Some(task) = checkpoints_task {
+        let _ = task.await;
+    }
     tracing::info!("rollcall stopped");
     Ok(())
 }
