@@ -47,10 +47,11 @@ enum Cmd {
         data_dir: PathBuf,
         /// Use the JetStream log at this URL instead of the embedded log
         /// (several comma-separated URLs name a cluster).
-        #[arg(long, env = "ROLLCALL_NATS_URL")]
+        // The URL may carry credentials: `--help` never shows its value.
+        #[arg(long, env = "ROLLCALL_NATS_URL", hide_env_values = true)]
         nats_url: Option<String>,
         /// Replicas of the JetStream streams: they are created with this many (1
-        /// when absent), and an existing stream with another count is refused.
+        /// when absent); given, an existing stream with another count is refused.
         #[arg(long, env = "ROLLCALL_NATS_REPLICAS")]
         nats_replicas: Option<usize>,
         /// Longest a query waits for `min_position`, in milliseconds.

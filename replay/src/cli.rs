@@ -62,7 +62,8 @@ pub struct LogArgs {
     pub data_dir: PathBuf,
     /// Read the JetStream log at this URL instead of the embedded log
     /// (several comma-separated URLs name a cluster).
-    #[arg(long, env = "ROLLCALL_NATS_URL")]
+    // The URL may carry credentials: `--help` never shows its value.
+    #[arg(long, env = "ROLLCALL_NATS_URL", hide_env_values = true)]
     pub nats_url: Option<String>,
     /// Replicas the JetStream streams must have; a stream with another count is
     /// refused. Without it any count is accepted.
