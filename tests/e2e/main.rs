@@ -15,3 +15,4 @@ mod jobtracker;
 mod jtek;
 mod smoke;
 mod support;
+mod walkthrough;
