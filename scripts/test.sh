@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Runs Rollcall's whole test suite on a fresh machine: installs nats-server from the
-# distribution's packages when it is missing (the JetStream tests start their own
-# server on an ephemeral port), then runs every test of the workspace.
+# Runs Rollcall's whole test suite on a fresh machine: installs what the tests run
+# besides cargo from the distribution's packages when it is missing — nats-server
+# (the JetStream tests start their own server on an ephemeral port), and curl and
+# python3 (the docs' walk-throughs run as written, tests/e2e/walkthrough.rs) —
+# then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+missing=()
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
-  echo "nats-server not found: installing it from the distribution's packages" >&2
+  missing+=(nats-server)
+fi
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "${missing[*]} not found: installing from the distribution's packages" >&2
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
 export PATH="$PATH:/usr/sbin"

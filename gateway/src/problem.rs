@@ -107,11 +107,16 @@ impl ApiError {
     }
 
     fn title(&self) -> String {
-        let words = self.slug.replace('-', " ");
-        let mut chars = words.chars();
-        match chars.next() {
-            Some(c) => c.to_uppercase().chain(chars).collect(),
-            None => String::new(),
+        match title(self.slug) {
+            Some(t) => t.to_owned(),
+            None => {
+                let words = self.slug.replace('-', " ");
+                let mut chars = words.chars();
+                match chars.next() {
+                    Some(c) => c.to_uppercase().chain(chars).collect(),
+                    None => String::new(),
+                }
+            }
         }
     }
 
@@ -126,6 +131,80 @@ impl ApiError {
         }
         Value::Object(body)
     }
+}
+
+/// The title of every slug the API answers with: short, in plain words, the same
+/// for every problem of that slug (the `detail` says what happened this time).
+pub fn title(slug: &str) -> Option<&'static str> {
+    Some(match slug {
+        // The domain's rules (`DomainError::slug`).
+        "not-found" => "Not found",
+        "conflict" => "Conflict",
+        "forbidden" => "Forbidden",
+        "last-admin" => "Last admin",
+        "escalation" => "Escalation",
+        "only-admins-change-admins" => "Only admins change admins",
+        "external-view-only" => "External members may only view",
+        "prerequisite-missing" => "Prerequisite missing",
+        "unknown-role" => "Unknown role",
+        "unknown-permission" => "Unknown permission",
+        "unknown-area" => "Unknown area",
+        "unknown-plan" => "Unknown plan",
+        "single-role" => "One role only",
+        "plan-restriction" => "Not on this plan",
+        "all-offices" => "All offices",
+        "network-not-allowed" => "Network not allowed",
+        "email-taken" => "Email taken",
+        "mfa-required" => "MFA required",
+        "invitation-canceled" => "Invitation canceled",
+        "invitation-used" => "Invitation already used",
+        "invitation-superseded" => "Invitation superseded",
+        "invitation-expired" => "Invitation expired",
+        "builtin-role" => "Built-in role",
+        "role-in-use" => "Role in use",
+        "invalid-catalog" => "Invalid catalog",
+        "unchanged" => "Unchanged",
+        "validation" => "Validation",
+        // The gateway's own.
+        "unauthorized" => "Unauthorized",
+        "invalid-token" => "Invalid invitation token",
+        "idempotency-key-reused" => "Idempotency key reused",
+        "method-not-allowed" => "Method not allowed",
+        "payload-too-large" => "Payload too large",
+        "unsupported-media-type" => "Unsupported media type",
+        "timeout" => "Timeout",
+        "unavailable" => "Unavailable",
+        "not-implemented" => "Not implemented",
+        "internal" => "Internal error",
+        "bad-request" => "Bad request",
+        "rate-limited" => "Too many requests",
+        "too-many-streams" => "Too many streams",
+        _ => return None,
+    })
+}
+
+/// `cause` said once: without the prefix the log's own error adds, and without a
+/// link of an error chain that only repeats the link before it (client libraries
+/// nest "timed out: request timed out").
+fn once(cause: &str) -> String {
+    let cause = cause
+        .strip_prefix("the event log is unavailable: ")
+        .unwrap_or(cause);
+    let mut links: Vec<&str> = Vec::new();
+    for link in cause.split(": ") {
+        let repeats = links
+            .last()
+            .is_some_and(|last| link.contains(last) || last.contains(link));
+        if !repeats {
+            links.push(link);
+        }
+    }
+    links.join(": ")
+}
+
+/// The 503 of a log that cannot be reached, its cause said once.
+pub fn log_unavailable(cause: &str) -> ApiError {
+    ApiError::unavailable(format!("the event log is unavailable ({})", once(cause)))
 }
 
 impl IntoResponse for ApiError {
@@ -241,9 +320,11 @@ impl From<ServiceError> for ApiError {
                 "conflict",
                 "the team changed concurrently too many times; retry the request",
             ),
-            ServiceError::Unavailable(m) => ApiError::unavailable(format!(
-                "the event log is unavailable, nothing was written: {m}"
-            )),
+            ServiceError::Unavailable(m) => {
+                let mut problem = log_unavailable(&m);
+                problem.detail.push_str("; nothing was written");
+                problem
+            }
             ServiceError::Store(m) => ApiError::internal(m),
         }
     }
@@ -253,7 +334,7 @@ impl From<ReadError> for ApiError {
     fn from(e: ReadError) -> ApiError {
         match e {
             ReadError::Invalid(m) => ApiError::validation(StatusCode::BAD_REQUEST, m),
-            ReadError::Unavailable(m) => ApiError::unavailable(m),
+            ReadError::Unavailable(m) => ApiError::unavailable(once(&m)),
             ReadError::Store(m) => ApiError::internal(m),
         }
     }
@@ -404,5 +485,73 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn every_slug_has_a_written_title() {
+        let slugs = [
+            "not-found",
+            "conflict",
+            "forbidden",
+            "last-admin",
+            "escalation",
+            "only-admins-change-admins",
+            "external-view-only",
+            "prerequisite-missing",
+            "unknown-role",
+            "unknown-permission",
+            "unknown-area",
+            "unknown-plan",
+            "single-role",
+            "plan-restriction",
+            "all-offices",
+            "network-not-allowed",
+            "email-taken",
+            "mfa-required",
+            "invitation-canceled",
+            "invitation-used",
+            "invitation-superseded",
+            "invitation-expired",
+            "builtin-role",
+            "role-in-use",
+            "invalid-catalog",
+            "unchanged",
+            "validation",
+            "unauthorized",
+            "invalid-token",
+            "idempotency-key-reused",
+            "method-not-allowed",
+            "payload-too-large",
+            "unsupported-media-type",
+            "timeout",
+            "unavailable",
+            "not-implemented",
+            "internal",
+            "bad-request",
+            "rate-limited",
+            "too-many-streams",
+        ];
+        for slug in slugs {
+            assert!(title(slug).is_some(), "no title for {slug}");
+        }
+        let problem = ApiError::from(DomainError::MfaRequired);
+        assert_eq!(problem.body()["title"], "MFA required");
+    }
+
+    #[test]
+    fn an_unavailable_log_is_named_once() {
+        let problem = ApiError::from(ServiceError::Unavailable(
+            "stream info: timed out: request timed out: deadline has elapsed".to_owned(),
+        ));
+        assert_eq!(
+            problem.detail,
+            "the event log is unavailable (stream info: timed out: deadline has elapsed); \
+             nothing was written"
+        );
+        let read = log_unavailable("the event log is unavailable: stream info: timed out");
+        assert_eq!(
+            read.detail,
+            "the event log is unavailable (stream info: timed out)"
+        );
     }
 }

@@ -25,7 +25,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub nats_url: Option<String>,
-    pub nats_replicas: usize,
+    /// Replicas of the JetStream streams (see [`rollcall_replay::open::LogLocation`]).
+    pub nats_replicas: Option<usize>,
     pub operator_token: Option<String>,
     pub jwt_secret: Option<String>,
     /// `ROLLCALL_INVITE_KEY`: signs invitation links (every gateway of an
@@ -37,6 +38,11 @@ pub struct Config {
     pub mailer: bool,
     /// How often the checkpoint publisher signs the tenant heads that moved.
     pub checkpoint_interval: std::time::Duration,
+    /// Sign checkpoints in this process.
+    pub checkpoint_signer: bool,
+    /// The installation's checkpoint key, shared by every gateway that signs;
+    /// `None`: `<data-dir>/checkpoint.key`, created on first start.
+    pub checkpoint_key_file: Option<PathBuf>,
     pub http: HttpConfig,
     pub server: ServerLimits,
 }
@@ -60,6 +66,10 @@ pub enum RunError {
     )]
     NoJwtSecret,
     #[error(
+        "no invitation key: set ROLLCALL_INVITE_KEY or run `rollcall serve` once with this data dir"
+    )]
+    NoInviteKey,
+    #[error(
         "the {name} ({origin}) is {len} bytes; it must be at least {min} bytes (for instance 64 hex digits from `openssl rand -hex 32`)"
     )]
     WeakSecret {
@@ -74,6 +84,13 @@ pub enum RunError {
     Open(#[from] rollcall_replay::open::OpenError),
     #[error("checkpoint key: {0}")]
     CheckpointKey(#[from] rollcall_replay::CheckpointError),
+    #[error(
+        "no checkpoint key at {path}: every gateway that signs uses the installation's one key; \
+         copy it there from the gateway that created it (its <data-dir>/checkpoint.key)"
+    )]
+    NoCheckpointKey { path: PathBuf },
+    #[error("{0}")]
+    Identity(#[from] rollcall_replay::identity::IdentityError),
     #[error("cannot start the invitation mailer in {path}: {message}")]
     Mailer { path: PathBuf, message: String },
     #[error("cannot open the projections in {path}: {message}")]
@@ -205,6 +222,20 @@ pub fn jwt_secret(env: Option<String>, data_dir: &Path) -> Result<String, RunErr
     .ok_or(RunError::NoJwtSecret)
 }
 
+/// The invitation key as `rollcall invitation-link` finds it: environment, else the
+/// data dir.
+pub fn invite_key(env: Option<String>, data_dir: &Path) -> Result<Vec<u8>, RunError> {
+    load_secret(
+        "invitation key",
+        "ROLLCALL_INVITE_KEY",
+        env,
+        &data_dir.join(INVITE_KEY_FILE),
+        false,
+    )?
+    .map(|(key, _)| key.into_bytes())
+    .ok_or(RunError::NoInviteKey)
+}
+
 /// The secrets a server runs with, and the operator token if it was generated now
 /// (the caller prints it once).
 pub fn secrets(config: &Config) -> Result<(Secrets, Option<String>), RunError> {
@@ -315,39 +346,55 @@ fn start_mailer(
     Ok((stop, task))
 }
 
+/// The checkpoint signer: the configured key file (which must exist: a gateway
+/// making up its own key would sign what no auditor trusts), else the data dir's
+/// key, created on first start.
+fn checkpoint_signer(config: &Config) -> Result<rollcall_replay::CheckpointSigner, RunError> {
+    use rollcall_replay::{CheckpointError, CheckpointSigner};
+    match &config.checkpoint_key_file {
+        Some(path) => CheckpointSigner::load(path).map_err(|e| match e {
+            CheckpointError::NoKey { .. } => RunError::NoCheckpointKey { path: path.clone() },
+            e => e.into(),
+        }),
+        None => Ok(CheckpointSigner::load_or_create_in(&config.data_dir)?),
+    }
+}
+
 /// Runs the server until ctrl-c or SIGTERM, then drains in-flight requests.
+///
+/// The port is taken first, and the data dir is checked against the log before
+/// anything is written: a start that fails leaves nothing behind and prints no
+/// token.
 pub async fn serve(config: Config) -> Result<(), RunError> {
-    // Bound first: a port in use fails the start before anything is created.
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| RunError::Listen {
             addr: config.listen,
             source,
         })?;
+    rollcall_replay::identity::check_backend(&config.data_dir, config.nats_url.is_some())?;
     create_private_dir(&config.data_dir)?;
-    let (secrets, generated) = secrets(&config)?;
-    if let Some(token) = generated {
-        // Printed once, to stdout, so it never lands in a log aggregator.
-        println!(
-            "operator token (shown once, also in {}): {token}",
-            config.data_dir.join(OPERATOR_TOKEN_FILE).display()
-        );
-    }
     let opened = open_log(&config).await?;
+    rollcall_replay::identity::claim(&config.data_dir, &opened.identity)?;
+    let signer = if config.checkpoint_signer {
+        Some(Arc::new(checkpoint_signer(&config)?))
+    } else {
+        None
+    };
+    let (secrets, generated) = secrets(&config)?;
     let log = opened.log.clone();
-    let signer = Arc::new(rollcall_replay::CheckpointSigner::load_or_create_in(
-        &config.data_dir,
-    )?);
     let (checkpoints_stop, checkpoints_stopped) = tokio::sync::oneshot::channel::<()>();
-    let checkpoints_task = tokio::spawn(rollcall_replay::publish_checkpoints(
-        log.clone(),
-        signer,
-        opened.checkpoints.clone(),
-        config.checkpoint_interval,
-        async move {
-            let _ = checkpoints_stopped.await;
-        },
-    ));
+    let checkpoints_task = signer.map(|signer| {
+        tokio::spawn(rollcall_replay::publish_checkpoints(
+            log.clone(),
+            signer,
+            opened.checkpoints.clone(),
+            config.checkpoint_interval,
+            async move {
+                let _ = checkpoints_stopped.await;
+            },
+        ))
+    });
     let projections = open_projections(&config.data_dir.join("projections"))?;
     let projector = projections.spawn(log.clone());
     let read: Arc<dyn ReadModel> = Arc::new(ProjectionsRead::new(projections.clone()));
@@ -364,6 +411,14 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         .with_compliance(history, opened.checkpoints);
     let pruning = tokio::spawn(prune_rates(state.clone()));
     let app = router(state.clone());
+    if let Some(token) = generated {
+        // Printed once, to stdout, so it never lands in a log aggregator; only
+        // once the server is sure to start.
+        println!(
+            "operator token (shown once, also in {}): {token}",
+            config.data_dir.join(OPERATOR_TOKEN_FILE).display()
+        );
+    }
     let addr = crate::server::local_addr(&listener, config.listen);
     tracing::info!(%addr, embedded = config.nats_url.is_none(), "rollcall listening");
     let stopping = state.clone();
@@ -383,7 +438,9 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         let _ = task.await;
     }
     let _ = checkpoints_stop.send(());
-    let _ = checkpoints_task.await;
+    if let Some(task) = checkpoints_task {
+        let _ = task.await;
+    }
     tracing::info!("rollcall stopped");
     Ok(())
 }

@@ -29,12 +29,15 @@ pub fn prometheus() -> PrometheusHandle {
 
 /// Structured logs (JSON when `json`), filtered by `RUST_LOG` (default `info`).
 /// Request logs carry method, path and status; never headers, so no token is logged.
+/// Colours only when stderr is a terminal: a file or a log collector gets plain text.
 pub fn init_logging(json: bool) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()

@@ -656,6 +656,9 @@ async fn health_readiness_metrics_and_openapi_answer() {
     assert!(h.read_wait(t.position).await);
     let ready = h.get("/readyz", OPERATOR).await.expect(StatusCode::OK);
     assert_eq!(ready.body["status"], json!("ready"));
+    let health = h.get("/healthz", OPERATOR).await.expect(StatusCode::OK);
+    assert_eq!(health.body["head"], ready.body["head"], "{}", health.body);
+    assert_eq!(health.body["head"], json!(t.position));
     h.send(
         Method::POST,
         &format!("/v1/tenants/{}/check", t.id),

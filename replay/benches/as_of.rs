@@ -236,7 +236,7 @@ fn export_only(dir: &std::path::Path, format: &str) {
     let location = LogLocation {
         data_dir: dir.to_owned(),
         nats_url: None,
-        nats_replicas: 1,
+        nats_replicas: None,
         cache_bytes: Some(REPLAY_CACHE_BYTES),
     };
     let started = Instant::now();

@@ -58,16 +58,35 @@ pub enum ReplayCommand {
 /// Where the log is: the same flags as `rollcall serve`.
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
-    #[arg(long, default_value = "./rollcall-data")]
+    /// The data dir `rollcall serve` uses (the embedded log is `<data-dir>/log`).
+    #[arg(long, env = "ROLLCALL_DATA_DIR", default_value = "./rollcall-data")]
     pub data_dir: PathBuf,
-    /// Use the JetStream log at this URL instead of the embedded log.
-    #[arg(long)]
+    /// Read the JetStream log at this URL instead of the embedded log
+    /// (several comma-separated URLs name a cluster).
+    // The URL may carry credentials: `--help` never shows its value.
+    #[arg(long, env = "ROLLCALL_NATS_URL", hide_env_values = true)]
     pub nats_url: Option<String>,
-    #[arg(long, default_value_t = 1)]
-    pub nats_replicas: usize,
+    /// Replicas the JetStream streams must have; a stream with another count is
+    /// refused. Without it any count is accepted.
+    #[arg(long, env = "ROLLCALL_NATS_REPLICAS")]
+    pub nats_replicas: Option<usize>,
 }
 
 impl LogArgs {
+    /// Opens the log for a command-line tool, with an error that says what to do:
+    /// no embedded log here, or a server still holding it.
+    pub async fn open(&self) -> Result<OpenedLog, String> {
+        if self.nats_url.is_none() && !LogLocation::embedded_dir(&self.data_dir).exists() {
+            return Err(format!(
+                "no embedded log in {} (give the data dir `rollcall serve` used, or --nats-url)",
+                self.data_dir.display()
+            ));
+        }
+        open_log(&self.location()).await.map_err(|e| {
+            format!("{e} (is `rollcall serve` still running on this data dir? stop it first)")
+        })
+    }
+
     fn location(&self) -> LogLocation {
         LogLocation {
             data_dir: self.data_dir.clone(),
@@ -96,6 +115,7 @@ pub struct RebuildArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub log: LogArgs,
+    /// Only this tenant (its id); every tenant when absent.
     #[arg(long)]
     pub tenant: Option<TenantId>,
     /// A signed checkpoint (JSON: one checkpoint, an array, or the answer of
@@ -105,9 +125,10 @@ pub struct VerifyArgs {
     /// Also check against the newest checkpoints kept by this installation.
     #[arg(long)]
     pub stored_checkpoints: bool,
-    /// Refuse checkpoints not signed by this public key (hex).
-    #[arg(long)]
-    pub public_key: Option<String>,
+    /// Refuse checkpoints not signed by this public key (hex, as `rollcall replay
+    /// pubkey` prints it). Repeat to trust several keys (a rotated key, say).
+    #[arg(long = "public-key")]
+    pub public_keys: Vec<String>,
     /// `text` (default) or `json` (the whole report).
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -119,6 +140,7 @@ pub struct VerifyArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub log: LogArgs,
+    /// Only this tenant (its id); every tenant when absent.
     #[arg(long)]
     pub tenant: Option<TenantId>,
     /// Events about this member.
@@ -130,11 +152,12 @@ pub struct ExportArgs {
     /// Event type (`user.roles_changed`); repeat for several.
     #[arg(long = "type")]
     pub types: Vec<String>,
-    /// Earliest `occurred_at`, RFC 3339, inclusive.
-    #[arg(long)]
+    /// Earliest `occurred_at`, inclusive: an RFC 3339 instant, or a date
+    /// (`2026-12-02`, that day's 00:00 UTC).
+    #[arg(long, value_parser = parse_instant)]
     pub from: Option<DateTime<Utc>>,
-    /// Latest `occurred_at`, RFC 3339, inclusive.
-    #[arg(long)]
+    /// Latest `occurred_at`, inclusive: an RFC 3339 instant, or a date (00:00 UTC).
+    #[arg(long, value_parser = parse_instant)]
     pub to: Option<DateTime<Utc>>,
     /// `csv`, `jsonl` (or `json`), or `envelopes` (the stored envelopes, to
     /// recompute every hash independently).
@@ -148,17 +171,21 @@ pub struct ExportArgs {
 pub struct AsOfArgs {
     #[command(flatten)]
     pub log: LogArgs,
+    /// The tenant's id.
     #[arg(long)]
     pub tenant: TenantId,
-    /// RFC 3339 instant; now when absent.
-    #[arg(long)]
+    /// The instant: RFC 3339 (`2026-12-02T09:30:00Z`), or a date (`2026-12-02`,
+    /// that day's 00:00 UTC); now when absent.
+    #[arg(long, value_parser = parse_instant)]
     pub at: Option<DateTime<Utc>>,
+    /// This member's effective permissions (their user id).
     #[arg(
         long,
         conflicts_with = "permission",
         required_unless_present = "permission"
     )]
     pub user: Option<UserId>,
+    /// Every member holding this permission (`contacts.delete`).
     #[arg(long)]
     pub permission: Option<String>,
     /// `json` (default) or `csv`.
@@ -172,10 +199,11 @@ pub struct AsOfArgs {
 pub struct ReviewArgs {
     #[command(flatten)]
     pub log: LogArgs,
+    /// The tenant's id.
     #[arg(long)]
     pub tenant: TenantId,
-    /// RFC 3339 instant; now when absent.
-    #[arg(long)]
+    /// The instant: RFC 3339, or a date (00:00 UTC); now when absent.
+    #[arg(long, value_parser = parse_instant)]
     pub at: Option<DateTime<Utc>>,
     /// `csv` (default) or `json`.
     #[arg(long, default_value = "csv")]
@@ -188,13 +216,14 @@ pub struct ReviewArgs {
 pub struct DiffArgs {
     #[command(flatten)]
     pub log: LogArgs,
+    /// The tenant's id.
     #[arg(long)]
     pub tenant: TenantId,
-    /// RFC 3339 instant.
-    #[arg(long)]
+    /// The earlier instant: RFC 3339, or a date (00:00 UTC).
+    #[arg(long, value_parser = parse_instant)]
     pub from: DateTime<Utc>,
-    /// RFC 3339 instant; now when absent.
-    #[arg(long)]
+    /// The later instant: RFC 3339, or a date (00:00 UTC); now when absent.
+    #[arg(long, value_parser = parse_instant)]
     pub to: Option<DateTime<Utc>>,
     /// `json` (default) or `jsonl` (one member per line).
     #[arg(long, default_value = "json")]
@@ -208,6 +237,27 @@ pub struct PubkeyArgs {
     /// The key is `<data-dir>/checkpoint.key` on either backend.
     #[command(flatten)]
     pub log: LogArgs,
+    /// The checkpoint key file the gateways sign with, when not in the data dir
+    /// (`rollcall serve --checkpoint-key-file`).
+    #[arg(long, env = "ROLLCALL_CHECKPOINT_KEY_FILE")]
+    pub checkpoint_key_file: Option<PathBuf>,
+}
+
+/// An instant on the command line: RFC 3339 (`2026-12-02T09:30:00Z`, or with an
+/// offset), or a plain date (`2026-12-02`), which is that day's 00:00 UTC.
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(midnight) = day.and_hms_opt(0, 0, 0)
+    {
+        return Ok(midnight.and_utc());
+    }
+    Err(format!(
+        "`{text}` is not an instant: give an RFC 3339 instant (2026-12-02T09:30:00Z) \
+         or a date (2026-12-02, read as 00:00 UTC)"
+    ))
 }
 
 /// A failure that stops the command (exit code 2).
@@ -245,26 +295,47 @@ async fn dispatch(command: ReplayCommand) -> Result<ExitCode, Failure> {
         ReplayCommand::AsOf(a) => as_of(a).await,
         ReplayCommand::AccessReview(a) => access_review(a).await,
         ReplayCommand::Diff(a) => diff(a).await,
-        ReplayCommand::Pubkey(a) => {
-            let signer = CheckpointSigner::load_or_create_in(&a.log.data_dir)?;
-            println!("{}", signer.public_key_hex());
-            Ok(ExitCode::SUCCESS)
-        }
+        ReplayCommand::Pubkey(a) => pubkey(a),
     }
 }
 
-async fn open(log: &LogArgs) -> Result<OpenedLog, Failure> {
-    if log.nats_url.is_none() && !LogLocation::embedded_dir(&log.data_dir).exists() {
-        return Err(Failure(format!(
-            "no embedded log in {} (give the data dir `rollcall serve` used, or --nats-url)",
-            log.data_dir.display()
-        )));
+/// Prints the checkpoint public key. Reads only: with no key where the data dir
+/// says, there is no installation there, and a key made up now would sign nothing.
+fn pubkey(a: PubkeyArgs) -> Result<ExitCode, Failure> {
+    let path = a
+        .checkpoint_key_file
+        .clone()
+        .unwrap_or_else(|| a.log.data_dir.join(crate::checkpoint::KEY_FILE));
+    match CheckpointSigner::load(&path) {
+        Ok(signer) => {
+            println!("{}", signer.public_key_hex());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(crate::CheckpointError::NoKey { .. }) if a.checkpoint_key_file.is_some() => {
+            Err(Failure(format!("no checkpoint key at {}", path.display())))
+        }
+        Err(crate::CheckpointError::NoKey { .. }) => Err(Failure(format!(
+            "no checkpoint key at {}: {} is not the data dir of a Rollcall installation \
+             (`rollcall serve` creates the key there on first start); give the data dir \
+             `rollcall serve` uses, or --checkpoint-key-file",
+            path.display(),
+            a.log.data_dir.display()
+        ))),
+        Err(e) => Err(e.into()),
     }
-    open_log(&log.location()).await.map_err(|e| {
-        Failure(format!(
-            "{e} (is `rollcall serve` still running on this data dir? stop it first)"
-        ))
-    })
+}
+
+/// Refuses a tenant the log has no event of: answering "nothing" for a mistyped
+/// id would pass for an empty, intact trail.
+async fn require_tenant(log: &dyn EventLog, tenant: TenantId) -> Result<(), Failure> {
+    if log.tenant_head(tenant).await? == 0 {
+        return Err(Failure(format!("no such tenant {tenant}")));
+    }
+    Ok(())
+}
+
+async fn open(log: &LogArgs) -> Result<OpenedLog, Failure> {
+    log.open().await.map_err(Failure)
 }
 
 fn output(out: &OutArgs) -> Result<Box<dyn Write>, Failure> {
@@ -301,6 +372,7 @@ async fn rebuild(a: RebuildArgs) -> Result<ExitCode, Failure> {
         })?);
     }
     let opened = open(&a.log).await?;
+    let previous = crate::identity::recorded(&a.log.data_dir)?;
     let stamp = stamp();
     let fresh = a.log.data_dir.join(format!("projections.rebuild-{stamp}"));
     let bar = indicatif::ProgressBar::new(0);
@@ -340,6 +412,26 @@ async fn rebuild(a: RebuildArgs) -> Result<ExitCode, Failure> {
     if old.exists() {
         println!("previous projections kept in {}", old.display());
     }
+    // The data dir now belongs to the log it was rebuilt from. The mailer's
+    // state counted positions of the old log: set it aside too, so the mailer
+    // starts over on this one.
+    if let Some(previous) = previous.filter(|p| *p != opened.identity) {
+        let mailer = a.log.data_dir.join("mailer");
+        if mailer.exists() {
+            let aside = a.log.data_dir.join(format!("mailer.old-{stamp}"));
+            std::fs::rename(&mailer, &aside)
+                .map_err(|e| Failure(format!("moving {} aside: {e}", mailer.display())))?;
+            println!(
+                "the mailer's state of the previous log kept in {}",
+                aside.display()
+            );
+        }
+        println!(
+            "the data dir now follows {} (it followed {previous})",
+            opened.identity
+        );
+    }
+    crate::identity::record(&a.log.data_dir, &opened.identity)?;
     println!("state hash {}", rebuilt.state_hash);
     Ok(ExitCode::SUCCESS)
 }
@@ -389,13 +481,21 @@ async fn verify(a: VerifyArgs) -> Result<ExitCode, Failure> {
         checkpoints.retain(|c| c.tenant_id == t);
     }
     for c in &checkpoints {
-        match &a.public_key {
-            Some(key) => c.verify_trusted(key),
-            None => c.verify(),
+        if a.public_keys.is_empty() {
+            c.verify()
+        } else {
+            c.verify_trusted_by(&a.public_keys)
         }
         .map_err(|e| Failure(format!("checkpoint of tenant {} refused: {e}", c.tenant_id)))?;
     }
     let log: &dyn EventLog = opened.log.as_ref();
+    // A tenant with no events at all is unknown, unless a checkpoint says it had
+    // some: then it vanished, and the report says so.
+    if let Some(t) = a.tenant
+        && checkpoints.is_empty()
+    {
+        require_tenant(log, t).await?;
+    }
     let mut report = verify_log(log, a.tenant, None).await?;
     for c in &checkpoints {
         let with = verify_log(log, Some(c.tenant_id), Some(c)).await?;
@@ -462,6 +562,9 @@ async fn verify(a: VerifyArgs) -> Result<ExitCode, Failure> {
 
 async fn export(a: ExportArgs) -> Result<ExitCode, Failure> {
     let opened = open(&a.log).await?;
+    if let Some(t) = a.tenant {
+        require_tenant(opened.log.as_ref(), t).await?;
+    }
     let filter = ExportFilter {
         tenant: a.tenant,
         user: a.user,
@@ -483,6 +586,17 @@ async fn export(a: ExportArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses an instant before the tenant's first event: there was no team to show.
+fn not_yet(tenant_seq: u64, tenant: TenantId, at: DateTime<Utc>) -> Result<(), Failure> {
+    if tenant_seq == 0 {
+        return Err(Failure(format!(
+            "tenant {tenant} did not exist yet at {}",
+            at.to_rfc3339()
+        )));
+    }
+    Ok(())
 }
 
 fn history(opened: &OpenedLog) -> TeamHistory {
@@ -515,8 +629,10 @@ fn sources_text(sources: &impl Serialize) -> String {
 
 async fn as_of(a: AsOfArgs) -> Result<ExitCode, Failure> {
     let opened = open(&a.log).await?;
+    require_tenant(opened.log.as_ref(), a.tenant).await?;
     let at = a.at.unwrap_or_else(Utc::now);
     let team = history(&opened).team_at(a.tenant, at).await?;
+    not_yet(team.tenant_seq, a.tenant, at)?;
     let csv = match a.format.as_str() {
         "json" => false,
         "csv" => true,
@@ -589,8 +705,10 @@ async fn as_of(a: AsOfArgs) -> Result<ExitCode, Failure> {
 
 async fn access_review(a: ReviewArgs) -> Result<ExitCode, Failure> {
     let opened = open(&a.log).await?;
+    require_tenant(opened.log.as_ref(), a.tenant).await?;
     let at = a.at.unwrap_or_else(Utc::now);
     let review = history(&opened).access_review(a.tenant, at).await?;
+    not_yet(review.tenant_seq, a.tenant, at)?;
     match a.format.as_str() {
         "csv" => {
             let mut w = output(&a.out)?;
@@ -605,6 +723,7 @@ async fn access_review(a: ReviewArgs) -> Result<ExitCode, Failure> {
 
 async fn diff(a: DiffArgs) -> Result<ExitCode, Failure> {
     let opened = open(&a.log).await?;
+    require_tenant(opened.log.as_ref(), a.tenant).await?;
     let to = a.to.unwrap_or_else(Utc::now);
     if a.from > to {
         return Err(Failure("--from is after --to".to_owned()));

@@ -10,7 +10,8 @@
 //! - [`review`] and [`diff`]: an access review at an instant, and what changed
 //!   between two instants and who caused it.
 //! - [`rebuild`]: the projections folded anew into a fresh directory.
-//! - [`cli`]: the `rollcall replay …` subcommands; [`open`]: the log as `serve` opens it.
+//! - [`cli`]: the `rollcall replay …` subcommands; [`open`]: the log as `serve` opens it;
+//!   [`identity`]: which log a data dir belongs to.
 
 pub mod as_of;
 pub mod checkpoint;
@@ -19,6 +20,7 @@ pub mod csv_out;
 pub mod diff;
 mod error;
 pub mod export;
+pub mod identity;
 pub mod open;
 pub mod rebuild;
 pub mod review;

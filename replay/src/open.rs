@@ -15,6 +15,7 @@ use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
 use rollcall_events::{EventLog, LogError};
 
 use crate::checkpoint::{CheckpointError, CheckpointStore};
+use crate::identity::LogIdentity;
 use crate::snapshot::SnapshotStore;
 
 /// Snapshots every this many events of a tenant.
@@ -30,7 +31,9 @@ pub const REPLAY_CACHE_BYTES: u64 = 64 << 20;
 pub struct LogLocation {
     pub data_dir: PathBuf,
     pub nats_url: Option<String>,
-    pub nats_replicas: usize,
+    /// Replicas of the streams: created with this many (1 when `None`); given, an
+    /// existing stream with another count is refused.
+    pub nats_replicas: Option<usize>,
     /// The embedded log's page cache in bytes; `None` keeps sled's default.
     pub cache_bytes: Option<u64>,
 }
@@ -47,6 +50,8 @@ pub struct OpenedLog {
     pub log: Arc<dyn EventLog>,
     pub checkpoints: CheckpointStore,
     pub snapshots: SnapshotStore,
+    /// Which log it is, as a data dir records it ([`crate::identity`]).
+    pub identity: LogIdentity,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,16 +70,21 @@ pub async fn open_log(location: &LogLocation) -> Result<OpenedLog, OpenError> {
         Some(url) => {
             let log = JetStreamLog::connect(JetStreamConfig {
                 url: url.clone(),
-                replicas: location.nats_replicas.max(1),
+                replicas: location.nats_replicas,
                 ..JetStreamConfig::default()
             })
             .await?;
             let checkpoints =
                 CheckpointStore::jetstream(log.client(), location.nats_replicas).await?;
+            let identity = LogIdentity::JetStream {
+                stream: log.config().stream.clone(),
+                created: log.stream_created().await?,
+            };
             Ok(OpenedLog {
                 log: Arc::new(log),
                 checkpoints,
                 snapshots: SnapshotStore::in_memory(SNAPSHOT_EVERY),
+                identity,
             })
         }
         None => {
@@ -94,6 +104,7 @@ pub async fn open_log(location: &LogLocation) -> Result<OpenedLog, OpenError> {
                 log: Arc::new(log),
                 checkpoints,
                 snapshots,
+                identity: LogIdentity::Embedded,
             })
         }
     }

@@ -208,7 +208,7 @@ async fn a_stream_republished_without_its_newest_events_needs_a_checkpoint_to_be
 #[tokio::test]
 async fn checkpoints_are_published_to_their_own_stream_and_read_back() {
     let f = fixture().await;
-    let store = CheckpointStore::jetstream(f.client.clone(), 1)
+    let store = CheckpointStore::jetstream(f.client.clone(), None)
         .await
         .expect("store");
     let signer = Arc::new(CheckpointSigner::from_secret([5; 32]));

@@ -2,6 +2,7 @@
 //! log and on a nats-server each test starts for itself.
 
 mod compliance;
+mod first_hour;
 mod gateway_auth;
 mod gateway_consistency;
 mod gateway_endpoints;
@@ -15,3 +16,4 @@ mod jtek;
 mod security;
 mod smoke;
 mod support;
+mod walkthrough;

@@ -290,8 +290,8 @@ fn wait_for_message(data_dir: &Path, pick: impl Fn(&[PathBuf]) -> Option<&PathBu
             .unwrap_or_default();
         files.sort();
         if let Some(file) = pick(&files) {
-            let text = std::fs::read_to_string(file).expect("read .eml");
-            let body = quoted_printable_decode(&text);
+            // Read raw, as `grep` would: the link is on one line, not encoded.
+            let body = std::fs::read_to_string(file).expect("read .eml");
             let start = body.find("token=").expect("accept link in the message") + 6;
             return body[start..]
                 .chars()
@@ -304,28 +304,6 @@ fn wait_for_message(data_dir: &Path, pick: impl Fn(&[PathBuf]) -> Option<&PathBu
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// The message body is quoted-printable: soft line breaks end in `=`, and `=XX`
-/// stands for a byte.
-fn quoted_printable_decode(text: &str) -> String {
-    let unfolded = text.replace("=\r\n", "").replace("=\n", "");
-    let bytes = unfolded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&unfolded[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[allow(unused_imports)]

@@ -54,8 +54,10 @@ pub struct JetStreamConfig {
     pub stream: String,
     /// Events go to `<subject_prefix>.<tenant_id>`.
     pub subject_prefix: String,
-    /// Stream replicas: 1 on a single server, 3 on a cluster.
-    pub replicas: usize,
+    /// Stream replicas: 1 on a single server, 3 on a cluster. `Some(n)` creates the
+    /// stream with `n` and refuses an existing stream with another count; `None`
+    /// creates it with 1 and takes an existing stream as it is.
+    pub replicas: Option<usize>,
     /// Bound on every request and publish acknowledgement; past it the log answers
     /// [`LogError::Unavailable`].
     pub request_timeout: Duration,
@@ -67,7 +69,7 @@ impl Default for JetStreamConfig {
             url: "nats://127.0.0.1:4222".into(),
             stream: "ROLLCALL".into(),
             subject_prefix: "rollcall.events".into(),
-            replicas: 1,
+            replicas: None,
             request_timeout: Duration::from_secs(5),
         }
     }
@@ -129,6 +131,30 @@ impl JetStreamLog {
 
     pub fn config(&self) -> &JetStreamConfig {
         &self.config
+    }
+
+    /// When the server created the stream (RFC 3339, as the server reports it): with
+    /// the stream's name, what tells this stream apart from one deleted and created
+    /// anew under the same name. Read straight from the stream info API, so the
+    /// answer does not depend on which date type the client library was built with.
+    pub async fn stream_created(&self) -> Result<String, LogError> {
+        let info: serde_json::Value = self
+            .context
+            .request(
+                format!("STREAM.INFO.{}", self.config.stream),
+                &serde_json::json!({}),
+            )
+            .await
+            .map_err(|e| LogError::Unavailable(format!("stream info: {e}")))?;
+        info.get("created")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                LogError::Store(format!(
+                    "stream {} info has no creation time: {info}",
+                    self.config.stream
+                ))
+            })
     }
 
     fn subject(&self, tenant: TenantId) -> String {
@@ -335,7 +361,7 @@ async fn ensure_stream(
                 .info()
                 .await
                 .map_err(|e| LogError::Unavailable(format!("stream info: {e}")))?;
-            check_stream(&info.config, &subjects)?;
+            check_stream(&info.config, &subjects, config.replicas)?;
             return Ok(existing);
         }
         Err(e) => match e.kind() {
@@ -356,7 +382,7 @@ async fn ensure_stream(
         name: config.stream.clone(),
         subjects: subjects.clone(),
         storage: StorageType::File,
-        num_replicas: config.replicas,
+        num_replicas: config.replicas.unwrap_or(1).max(1),
         deny_delete: true,
         deny_purge: true,
         duplicate_window: DUPLICATE_WINDOW,
@@ -377,7 +403,7 @@ async fn ensure_stream(
                 .info()
                 .await
                 .map_err(|e| LogError::Unavailable(format!("stream info: {e}")))?;
-            check_stream(&info.config, &subjects)?;
+            check_stream(&info.config, &subjects, config.replicas)?;
             Ok(existing)
         }
         Err(e) => match e.kind() {
@@ -392,7 +418,11 @@ async fn ensure_stream(
     }
 }
 
-fn check_stream(config: &stream::Config, subjects: &[String]) -> Result<(), LogError> {
+fn check_stream(
+    config: &stream::Config,
+    subjects: &[String],
+    replicas: Option<usize>,
+) -> Result<(), LogError> {
     if config.subjects != subjects {
         return Err(LogError::Store(format!(
             "stream {} exists with subjects {:?}; the event log needs exactly {:?}",
@@ -403,6 +433,21 @@ fn check_stream(config: &stream::Config, subjects: &[String]) -> Result<(), LogE
         return Err(LogError::Store(format!(
             "stream {} exists with {:?} storage; the event log needs file storage",
             config.name, config.storage
+        )));
+    }
+    if let Some(wanted) = replicas
+        && config.num_replicas.max(1) != wanted.max(1)
+    {
+        return Err(LogError::Store(format!(
+            "stream {} exists with {} replica(s), not the {} asked for; start with \
+             --nats-replicas {} (or without the flag), or change the stream's replicas \
+             with the NATS tools first (`nats stream edit {} --replicas {}`)",
+            config.name,
+            config.num_replicas.max(1),
+            wanted,
+            config.num_replicas.max(1),
+            config.name,
+            wanted
         )));
     }
     if !config.deny_delete || !config.deny_purge {

@@ -8,6 +8,7 @@ mod events;
 mod extract;
 pub mod openapi;
 mod ops;
+mod pages;
 mod queries;
 
 use std::sync::Arc;
@@ -313,6 +314,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1", v1.merge(ops.clone()))
         .merge(ops)
+        .merge(pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

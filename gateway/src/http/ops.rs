@@ -1,5 +1,7 @@
 //! Operational endpoints: liveness, readiness, metrics, the OpenAPI document.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -12,13 +14,23 @@ use crate::http::dto::{Health, Problem};
 use crate::http::openapi::ApiDoc;
 use crate::problem::ApiError;
 
+/// Longest `/healthz` waits for the log's head. Liveness must not hang on the log:
+/// past this the answer says `head: null` (the log did not answer) and stays 200.
+const HEALTH_HEAD_WAIT: Duration = Duration::from_millis(500);
+
+/// Alive; with the read side's position and, when the log answers quickly, its
+/// head (the same head `/readyz` reports).
 #[utoipa::path(get, path = "/healthz", tag = "ops",
     responses((status = 200, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    let head = tokio::time::timeout(HEALTH_HEAD_WAIT, state.service().log().head())
+        .await
+        .ok()
+        .and_then(Result::ok);
     Json(Health {
         status: "ok".to_owned(),
         position: state.read().position(),
-        head: None,
+        head,
     })
 }
 
@@ -31,7 +43,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         .log()
         .head()
         .await
-        .map_err(|e| ApiError::unavailable(format!("the event log is unavailable: {e}")))?;
+        .map_err(|e| crate::problem::log_unavailable(&e.to_string()))?;
     let position = state.read().position();
     metrics::gauge!("rollcall_projection_lag").set(head.saturating_sub(position) as f64);
     if state.read().caught_up() {

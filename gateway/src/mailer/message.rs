@@ -3,9 +3,15 @@
 //!
 //! The link carries the token, which is the invitee's credential: it appears in
 //! the message body and nowhere else, never in a log line or an error.
+//!
+//! The body goes out as written, one line per line (7bit, or 8bit when a name is
+//! not ASCII), never quoted-printable: that encoding folds the long link over
+//! lines with `=` and writes its `=` as `=3D`, so a link copied out of the raw
+//! message (an `.eml` in the outbox, say) would not work.
 
 use lettre::Message;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::state::{OpenInvitation, TenantLabel};
@@ -81,6 +87,25 @@ pub fn render(invitation: &OpenInvitation, tenant: Option<&TenantLabel>, link: &
     MailText { subject, body }
 }
 
+/// Longest line RFC 5322 allows, without its CRLF.
+const MAX_LINE: usize = 998;
+
+/// `text` as a body whose lines stay as written: 7bit when ASCII, else 8bit, with
+/// CRLF line ends. A line too long for that (only an absurd public URL could make
+/// one) leaves the choice to lettre.
+fn plain_body(text: String) -> Body {
+    let text = text.replace("\r\n", "\n");
+    if text.contains('\0') || text.lines().any(|l| l.len() > MAX_LINE) {
+        return Body::new(text);
+    }
+    let encoding = if text.is_ascii() {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::EightBit
+    };
+    Body::dangerous_pre_encoded(text.replace('\n', "\r\n").into_bytes(), encoding)
+}
+
 /// The MIME message for `invitation`.
 pub fn compose(
     from: &Mailbox,
@@ -99,9 +124,52 @@ pub fn compose(
         .to(to)
         .subject(text.subject)
         .header(ContentType::TEXT_PLAIN)
-        .body(text.body)
+        .body(plain_body(text.body))
         .map_err(|e| ComposeError::Build {
             invitation: invitation.invitation_id,
             reason: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use rollcall_events::{InvitationId, TenantId, UserId};
+
+    fn invitation(name: &str) -> OpenInvitation {
+        OpenInvitation {
+            tenant_id: TenantId::from_u128(1),
+            invitation_id: InvitationId::from_u128(2),
+            user_id: UserId::from_u128(3),
+            email: "vera@acme.test".to_owned(),
+            display_name: name.to_owned(),
+            nonce: "n".to_owned(),
+            expires_at: chrono::Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap(),
+            position: 2,
+            resent: false,
+            due: true,
+        }
+    }
+
+    /// The raw message holds the link whole, on a line of its own, whatever the
+    /// names in the text.
+    #[test]
+    fn the_link_survives_on_one_line_of_the_raw_message() {
+        let token = format!("{}.{}", "A".repeat(80), "b-_".repeat(15));
+        let link = accept_link("https://rollcall.example.com/", &token);
+        let from: Mailbox = "Rollcall <no-reply@rollcall.invalid>".parse().unwrap();
+        for (name, encoding) in [("Vera Verde", "7bit"), ("Zoë Ünal", "8bit")] {
+            let invite = invitation(name);
+            let text = render(&invite, None, &link);
+            let raw = compose(&from, &invite, text).unwrap().formatted();
+            let raw = String::from_utf8(raw).unwrap();
+            assert!(
+                raw.contains(&format!("Content-Transfer-Encoding: {encoding}\r\n")),
+                "{raw}"
+            );
+            assert!(raw.contains(&format!("\r\n{link}\r\n")), "{raw}");
+            assert!(raw.contains(name), "{raw}");
+        }
+    }
 }

@@ -30,8 +30,10 @@ pub enum CheckpointError {
     BadSignature,
     #[error("the checkpoint for tenant {tenant} at sequence {tenant_seq} does not verify")]
     SignatureInvalid { tenant: TenantId, tenant_seq: u64 },
-    #[error("the checkpoint was signed by key {found}, not the trusted key {trusted}")]
+    #[error("the checkpoint was signed by key {found}, not by a trusted key ({trusted})")]
     UntrustedKey { trusted: String, found: String },
+    #[error("no checkpoint key at {path}")]
+    NoKey { path: String },
     #[error("the checkpoint is for tenant {checkpoint}, the verification for tenant {verifying}")]
     WrongTenant {
         checkpoint: TenantId,
@@ -108,9 +110,22 @@ impl SignedCheckpoint {
     /// installation's published key): anyone can sign a checkpoint with a key of
     /// their own.
     pub fn verify_trusted(&self, trusted_public_key: &str) -> Result<(), CheckpointError> {
-        if !self.public_key.eq_ignore_ascii_case(trusted_public_key) {
+        self.verify_trusted_by(&[trusted_public_key])
+    }
+
+    /// [`verify`](Self::verify), and the key is one of `trusted` (an installation's
+    /// key and the key it rotated from, say).
+    pub fn verify_trusted_by(&self, trusted: &[impl AsRef<str>]) -> Result<(), CheckpointError> {
+        if !trusted
+            .iter()
+            .any(|key| self.public_key.eq_ignore_ascii_case(key.as_ref()))
+        {
             return Err(CheckpointError::UntrustedKey {
-                trusted: trusted_public_key.to_owned(),
+                trusted: trusted
+                    .iter()
+                    .map(|k| k.as_ref())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 found: self.public_key.clone(),
             });
         }

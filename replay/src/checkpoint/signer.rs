@@ -36,6 +36,33 @@ impl CheckpointSigner {
         CheckpointSigner { key, public_hex }
     }
 
+    /// Reads the key at `path` (64 hex characters); a missing file is
+    /// [`CheckpointError::NoKey`]. Never creates one: what only reads (the CLI's
+    /// `pubkey`, a gateway given a shared key file) must not invent a key.
+    pub fn load(path: &Path) -> Result<Self, CheckpointError> {
+        match fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CheckpointError::NoKey {
+                path: path.display().to_string(),
+            }),
+            Err(e) => Err(CheckpointError::KeyFile {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Self, CheckpointError> {
+        let secret: [u8; 32] = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| CheckpointError::KeyFile {
+                path: path.display().to_string(),
+                message: "not 64 hex characters".to_owned(),
+            })?;
+        Ok(Self::from_secret(secret))
+    }
+
     /// Reads the key at `path` (64 hex characters), or creates a fresh one there
     /// with mode 0600 when the file does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, CheckpointError> {
@@ -44,13 +71,7 @@ impl CheckpointSigner {
             message,
         };
         match fs::read_to_string(path) {
-            Ok(text) => {
-                let secret: [u8; 32] = hex::decode(text.trim())
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| key_error("not 64 hex characters".to_owned()))?;
-                Ok(Self::from_secret(secret))
-            }
+            Ok(text) => Self::parse(path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut secret = [0u8; 32];
                 getrandom::getrandom(&mut secret)

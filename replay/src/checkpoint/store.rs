@@ -71,24 +71,37 @@ impl CheckpointStore {
     }
 
     /// The NATS store: creates the `ROLLCALL_CHECKPOINTS` stream (file storage,
-    /// deletes denied) unless it exists.
+    /// deletes denied) unless it exists. `replicas` as for the event stream: given,
+    /// an existing stream with another replica count is refused.
     pub async fn jetstream(
         client: async_nats::Client,
-        replicas: usize,
+        replicas: Option<usize>,
     ) -> Result<Self, CheckpointError> {
         let context = jetstream::new(client);
-        let stream = context
+        let mut stream = context
             .get_or_create_stream(jetstream::stream::Config {
                 name: CHECKPOINT_STREAM.to_owned(),
                 subjects: vec![format!("{CHECKPOINT_SUBJECT_PREFIX}.>")],
                 storage: jetstream::stream::StorageType::File,
-                num_replicas: replicas.max(1),
+                num_replicas: replicas.unwrap_or(1).max(1),
                 deny_delete: true,
                 deny_purge: true,
                 ..Default::default()
             })
             .await
             .map_err(store_err)?;
+        if let Some(wanted) = replicas {
+            let found = stream.info().await.map_err(store_err)?.config.num_replicas;
+            if found.max(1) != wanted.max(1) {
+                return Err(store_err(format!(
+                    "stream {CHECKPOINT_STREAM} exists with {} replica(s), not the {wanted} \
+                     asked for; start with --nats-replicas {} (or without the flag), or change \
+                     the stream's replicas with the NATS tools first",
+                    found.max(1),
+                    found.max(1)
+                )));
+            }
+        }
         Ok(CheckpointStore::JetStream(Box::new(JetStreamStore {
             context,
             stream,

@@ -1,18 +1,20 @@
 //! The example analytics consumer against a real nats-server holding the
-//! JetStream log: exact counts per type and tenant from headers and subjects, and
-//! a durable consumer that resumes where its last run stopped.
+//! JetStream log: exact counts per type and tenant from headers and subjects, a
+//! durable consumer that resumes where its last run stopped, and the binary run
+//! as the docs run it.
 
 use std::collections::BTreeMap;
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use pretty_assertions::assert_eq;
+use rollcall_analytics_consumer::{AnalyticsConfig, Counts, TYPE_HEADER, consume};
 use rollcall_events::log::{JetStreamConfig, JetStreamLog};
 use rollcall_events::{
     Actor, Event, EventId, EventLog, EventMeta, GENESIS_HASH, InvitationAccepted, InvitationId,
     MemberKind, RawEnvelope, TenantCreated, TenantId, UserId, UserInvited,
 };
-use rollcall_gateway::analytics::{AnalyticsConfig, Counts, consume};
 use rollcall_tests::nats::NatsServer;
 
 /// One tenant's events, sealed in sequence with a hash chain.
@@ -194,4 +196,57 @@ fn the_tenant_comes_from_the_subject_and_the_type_from_the_header() {
             by_tenant: [("t1".to_owned(), 2), ("unknown".to_owned(), 1)].into(),
         }
     );
+}
+
+#[test]
+fn the_type_header_is_the_one_the_log_writes() {
+    assert_eq!(TYPE_HEADER, rollcall_events::log::jetstream::TYPE_HEADER);
+}
+
+/// The binary as `README.md` runs it: counts on stdout as one JSON line, and a
+/// second run of the same durable consumer sees only what is new.
+#[tokio::test]
+async fn the_binary_counts_and_resumes() {
+    let server = NatsServer::start();
+    let log = JetStreamLog::connect(JetStreamConfig {
+        url: server.url(),
+        ..JetStreamConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut acme = Tenant::new(0xac);
+    acme.append(&log, created("Acme")).await;
+    acme.append(&log, invited(11)).await;
+    let run = |url: String| {
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_analytics-consumer"))
+                .args(["--nats-url", &url, "--durable-name", "analytics"])
+                .args(["--idle-exit-secs", "1"])
+                .env_remove("NATS_URL")
+                .output()
+                .unwrap()
+        })
+    };
+    let first = run(server.url()).await.unwrap();
+    assert!(first.status.success(), "{first:?}");
+    let a = acme.id;
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout),
+        format!(
+            "{{\"total\":2,\"by_type\":{{\"tenant.created\":1,\"user.invited\":1}},\"by_tenant\":{{\"{a}\":2}}}}\n"
+        )
+    );
+    acme.append(&log, accepted(11)).await;
+    let second = run(server.url()).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout),
+        format!(
+            "{{\"total\":1,\"by_type\":{{\"invitation.accepted\":1}},\"by_tenant\":{{\"{a}\":1}}}}\n"
+        )
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_analytics-consumer"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--durable-name"));
 }

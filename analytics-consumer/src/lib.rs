@@ -1,6 +1,7 @@
-//! The example analytics consumer's core (the binary is
-//! `gateway/examples/analytics_consumer.rs`): a durable JetStream pull consumer
-//! on the log's stream that counts events per type and per tenant.
+//! An example consumer of Rollcall's event log, and its core: a durable JetStream
+//! pull consumer on the log's stream that counts events per type and per tenant
+//! (the binary is `src/main.rs`). It depends on no Rollcall crate — only on
+//! what the stream carries — so it builds on its own, as a consumer of yours would.
 //!
 //! It reads only what JetStream puts outside the body — the type from the
 //! `Rollcall-Type` header, the tenant from the subject `rollcall.events.<tenant>` —
@@ -19,7 +20,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 /// Header naming the event's stored type, set by the JetStream log on append.
-pub use rollcall_events::log::jetstream::TYPE_HEADER;
+pub const TYPE_HEADER: &str = "Rollcall-Type";
 
 /// Messages asked for in one pull request.
 const BATCH: usize = 256;
@@ -83,17 +84,30 @@ impl Counts {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum AnalyticsError {
-    #[error("cannot connect to NATS: {0}")]
     Connect(String),
-    #[error("cannot open stream {stream}: {reason}")]
     Stream { stream: String, reason: String },
-    #[error("cannot create or open consumer {durable}: {reason}")]
     Consumer { durable: String, reason: String },
-    #[error("pulling messages failed: {0}")]
     Pull(String),
 }
+
+impl std::fmt::Display for AnalyticsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnalyticsError::Connect(e) => write!(f, "cannot connect to NATS: {e}"),
+            AnalyticsError::Stream { stream, reason } => {
+                write!(f, "cannot open stream {stream}: {reason}")
+            }
+            AnalyticsError::Consumer { durable, reason } => {
+                write!(f, "cannot create or open consumer {durable}: {reason}")
+            }
+            AnalyticsError::Pull(e) => write!(f, "pulling messages failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AnalyticsError {}
 
 /// Consumes until `max_messages`, `idle_exit` or `shutdown`, calling `report`
 /// periodically, and returns what this run counted.
@@ -146,7 +160,7 @@ pub async fn consume(
                     got += 1;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "ack not confirmed; the message will be redelivered")
+                    eprintln!("ack not confirmed ({e}); the message will be redelivered")
                 }
             }
         }
