@@ -132,6 +132,43 @@ async fn the_data_dir_and_its_secrets_are_the_servers_alone() {
     for file in ["operator-token", "jwt-secret", "invite-key"] {
         assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
     }
+    // The outbox holds live invitation links.
+    let operator = std::fs::read_to_string(dir.join("operator-token")).unwrap();
+    let (status, created) = h
+        .post(
+            "/v1/tenants",
+            operator.trim(),
+            json!({"name": "Acme", "catalog": "jtek", "owner": {"email": "o@acme.test", "display_name": "O"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let t = created["tenant_id"].as_str().unwrap();
+    let (status, invited) = h
+        .post(
+            &format!("/v1/tenants/{t}/invitations"),
+            operator.trim(),
+            json!({"email": "v@acme.test", "display_name": "V", "roles": ["user"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invited}");
+    let outbox = dir.join("outbox");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let message = loop {
+        let found = std::fs::read_dir(&outbox).ok().and_then(|mut d| {
+            d.find_map(|e| {
+                e.ok()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            })
+        });
+        if let Some(path) = found {
+            break path;
+        }
+        assert!(Instant::now() < deadline, "no message in the outbox");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(mode(&outbox), 0o700);
+    assert_eq!(mode(&message), 0o600);
 }
 
 #[tokio::test]

@@ -42,6 +42,11 @@ pub enum Transport {
     Outbox(PathBuf),
 }
 
+/// How long a message stays in the outbox: its link is a credential, and no
+/// invitation lives longer than a catalog allows (90 days at most, 72 hours by
+/// default), so a week covers the usual case and nothing lingers for ever.
+pub const OUTBOX_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 impl Transport {
     pub fn new(smtp_url: Option<&str>, outbox_dir: &Path) -> Result<Transport, MailerError> {
         match smtp_url {
@@ -68,7 +73,34 @@ impl Transport {
                 Err(e) if e.is_permanent() => Err(SendError::Refused(e.to_string())),
                 Err(e) => Err(SendError::Smtp(e.to_string())),
             },
-            Transport::Outbox(dir) => write_eml(dir, position, invitation, message).await,
+            Transport::Outbox(dir) => {
+                sweep_outbox(dir, OUTBOX_RETENTION).await;
+                write_eml(dir, position, invitation, message).await
+            }
+        }
+    }
+}
+
+/// Removes messages older than `retention` from the outbox (best effort: a file
+/// that cannot be removed now is tried again with the next message).
+pub async fn sweep_outbox(dir: &Path, retention: std::time::Duration) {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "eml") {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > retention);
+        if old && let Err(error) = tokio::fs::remove_file(&path).await {
+            tracing::warn!(path = %path.display(), %error, "cannot remove an expired outbox message");
         }
     }
 }
@@ -92,11 +124,24 @@ async fn write_eml(
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(outbox_error(dir))?;
+    // The messages hold live invitation links: this user's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .await
+            .map_err(outbox_error(dir))?;
+    }
     let name = eml_file_name(position, invitation);
     // Written aside and renamed, so a reader of the outbox never sees half a message.
     let partial = dir.join(format!(".{name}.partial"));
     let path = dir.join(name);
-    let mut file = tokio::fs::File::create(&partial)
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(&partial)
         .await
         .map_err(outbox_error(&partial))?;
     file.write_all(&message.formatted())
@@ -108,4 +153,34 @@ async fn write_eml(
         .await
         .map_err(outbox_error(&path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[tokio::test]
+    async fn the_sweep_removes_only_messages_past_the_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("00000000000000000001-a.eml");
+        let new = dir.path().join("00000000000000000002-b.eml");
+        let other = dir.path().join("notes.txt");
+        for p in [&old, &new, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        let week_ago = SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+        for p in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(week_ago)
+                .unwrap();
+        }
+        sweep_outbox(dir.path(), OUTBOX_RETENTION).await;
+        assert!(!old.exists());
+        assert!(new.exists());
+        assert!(other.exists(), "only messages are swept");
+    }
 }
