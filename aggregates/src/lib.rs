@@ -29,11 +29,12 @@ pub mod team;
 pub mod testing;
 
 pub use access::{
-    CheckOutcome, CheckRequest, Denial, Effective, Entitlement, Extent, Networks, PermId, PermSet,
-    Resource, Source, check, check_effective, effective, entitlement,
+    CheckOutcome, CheckRequest, Denial, Effective, Entitlement, Extent, MemberAccess, Networks,
+    PermId, PermSet, Resource, Source, Verdict, check, effective, effective_from, effective_of,
+    entitlement, explain, judge, member_access, unknown_user,
 };
 pub use catalog::{Catalog, CatalogError};
 pub use team::{
     AccessReach, Command, Context, DomainError, Invitation, Member, MemberStatus, Override, Role,
-    Team, TeamParts, access_reach, decide, evolve,
+    Team, TeamParts, Vocabulary, access_reach, decide, evolve,
 };

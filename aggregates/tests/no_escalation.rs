@@ -332,7 +332,7 @@ fn holdings(team: &Team) -> BTreeMap<UserId, BTreeMap<Permission, Holding>> {
     let mut as_if_active = team.clone();
     for m in as_if_active.members.values_mut() {
         if m.status == MemberStatus::Invited {
-            m.status = MemberStatus::Active;
+            std::sync::Arc::make_mut(m).status = MemberStatus::Active;
         }
     }
     as_if_active

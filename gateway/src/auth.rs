@@ -31,8 +31,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rollcall_aggregates::{MemberStatus, Team};
+use rollcall_aggregates::MemberStatus;
 use rollcall_events::{Actor, TenantId, UserId};
+use rollcall_projections::Admission;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
@@ -474,8 +475,9 @@ pub fn screen(principal: &Principal, tenant: TenantId, need: Need) -> Result<(),
     Ok(())
 }
 
-/// Admits a screened principal to `tenant`, given the tenant's Team.
-pub fn admit(principal: Principal, team: &Team) -> Result<Access, ApiError> {
+/// Admits a screened principal, given what the read side knows of its member
+/// (`None`: no such member, or no such tenant).
+pub fn admit(principal: Principal, member: Option<Admission>) -> Result<Access, ApiError> {
     let (user, issued_at) = match &principal {
         Principal::Operator => {
             return Ok(Access {
@@ -488,7 +490,7 @@ pub fn admit(principal: Principal, team: &Team) -> Result<Access, ApiError> {
             user, issued_at, ..
         } => (*user, *issued_at),
     };
-    let Some(member) = team.member(user) else {
+    let Some(member) = member else {
         return Err(refuse("the token's member is not on this team"));
     };
     if member.status != MemberStatus::Active {
@@ -497,16 +499,15 @@ pub fn admit(principal: Principal, team: &Team) -> Result<Access, ApiError> {
             member.status
         )));
     }
-    if let Some(since) = member.reactivated_at {
-        let since = u64::try_from(since.timestamp()).unwrap_or(0);
-        if issued_at.is_none_or(|iat| iat < since) {
-            return Err(refuse(
-                "the token was issued before the member's reactivation",
-            ));
-        }
+    if let Some(since) = member.tokens_since
+        && issued_at.is_none_or(|iat| i128::from(iat) < i128::from(since))
+    {
+        return Err(refuse(
+            "the token was issued before the member's reactivation",
+        ));
     }
     Ok(Access {
-        team_admin: team.is_admin(user),
+        team_admin: member.admin,
         member: Some(user),
         principal,
     })

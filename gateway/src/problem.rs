@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use rollcall_aggregates::DomainError;
 use serde_json::{Map, Value, json};
 
-use crate::read::ReadError;
 use crate::service::ServiceError;
 
 /// Prefix of every problem `type`; the last path segment is the stable slug.
@@ -326,16 +325,6 @@ impl From<ServiceError> for ApiError {
                 problem
             }
             ServiceError::Store(m) => ApiError::internal(m),
-        }
-    }
-}
-
-impl From<ReadError> for ApiError {
-    fn from(e: ReadError) -> ApiError {
-        match e {
-            ReadError::Invalid(m) => ApiError::validation(StatusCode::BAD_REQUEST, m),
-            ReadError::Unavailable(m) => ApiError::unavailable(once(&m)),
-            ReadError::Store(m) => ApiError::internal(m),
         }
     }
 }

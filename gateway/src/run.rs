@@ -15,7 +15,6 @@ use thiserror::Error;
 use crate::auth::{MIN_SECRET_BYTES, Secrets};
 use crate::fresh;
 use crate::http::{AppState, HttpConfig, router};
-use crate::read::{ProjectionsRead, ReadModel};
 use crate::server::ServerLimits;
 use crate::service::CommandService;
 
@@ -397,7 +396,6 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     });
     let projections = open_projections(&config.data_dir.join("projections"))?;
     let projector = projections.spawn(log.clone());
-    let read: Arc<dyn ReadModel> = Arc::new(ProjectionsRead::new(projections.clone()));
     let (mailer_stop, mailer_task) = if config.mailer {
         let (stop, task) = start_mailer(&config, &secrets, log.clone())?;
         (Some(stop), Some(task))
@@ -407,7 +405,7 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let log_for_history = log.clone();
     let service = Arc::new(CommandService::new(log));
     let history = rollcall_replay::TeamHistory::new(log_for_history, Some(opened.snapshots));
-    let state = AppState::new(service, read, secrets, config.http.clone())
+    let state = AppState::new(service, projections.clone(), secrets, config.http.clone())
         .with_compliance(history, opened.checkpoints);
     let pruning = tokio::spawn(prune_rates(state.clone()));
     let app = router(state.clone());

@@ -311,3 +311,59 @@ async fn queries_read_their_writes_or_answer_503() {
         .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     assert!(future.header("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn a_tenant_whose_catalog_does_not_compile_answers_503_until_the_operator_repairs_it() {
+    use rollcall_aggregates::testing::{OWNER, TENANT, catalogs, tenant_created};
+    use rollcall_events::{Actor, EventLog, Permission};
+
+    let h = Harness::embedded();
+    // A catalog in the log that this version would refuse: a role granting a
+    // permission no area defines.
+    let mut broken = catalogs::small();
+    broken.roles[0].grants.push(Permission::from("gone.away"));
+    let mut history = rollcall_projections::testing::History::new();
+    history.push(TENANT, Actor::Operator, tenant_created(broken));
+    for raw in &history.events {
+        h.log
+            .append(TENANT, raw.tenant_seq - 1, raw)
+            .await
+            .expect("append");
+    }
+    assert!(h.read_wait(1).await);
+
+    let owner = h.jwt(TENANT, OWNER, None, true);
+    let users = format!("/v1/tenants/{TENANT}/users");
+    let refused = h
+        .get(&users, &owner)
+        .await
+        .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    let detail = refused.body["detail"].as_str().expect("detail");
+    assert!(detail.contains("gone.away"), "{detail}");
+    h.send(
+        Method::POST,
+        &format!("/v1/tenants/{TENANT}/check"),
+        Some(&owner),
+        Some(json!({"user_id": OWNER, "permission": "contacts.view"})),
+    )
+    .await
+    .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    // The owner cannot command either; the operator can define a catalog.
+    h.send(
+        Method::PUT,
+        &format!("/v1/tenants/{TENANT}/plan"),
+        Some(&owner),
+        Some(json!({"plan": "pro"})),
+    )
+    .await
+    .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    h.send(
+        Method::PUT,
+        &format!("/v1/tenants/{TENANT}/catalog"),
+        Some(OPERATOR),
+        Some(serde_json::to_value(catalogs::small()).expect("catalog json")),
+    )
+    .await
+    .expect(StatusCode::OK);
+    h.get(&users, &owner).await.expect(StatusCode::OK);
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use futures::TryStreamExt;
 use pretty_assertions::assert_eq;
-use rollcall_aggregates::{Command, DomainError};
+use rollcall_aggregates::{Command, DomainError, Team};
 use rollcall_events::log::embedded::EmbeddedLog;
 use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
 use rollcall_events::{Actor, EventLog, GENESIS_HASH, RawEnvelope, TenantId};
@@ -101,8 +101,22 @@ pub async fn concurrent_gateways_on_one_tenant_keep_one_chain(log: Arc<dyn Event
     let events = chain(log.as_ref(), tenant).await;
     assert_eq!(events.len(), 9);
     assert_chain(&events);
-    assert_eq!(a.team(tenant).await.unwrap().members.len(), 9);
-    assert_eq!(b.team(tenant).await.unwrap().members.len(), 9);
+    // Each gateway's state follows the log: the next command of each chains on.
+    for (service, email) in [(&a, "after-a@x.test"), (&b, "after-b@x.test")] {
+        executed(
+            service
+                .execute(tenant, invite(email), meta(None))
+                .await
+                .unwrap(),
+        );
+    }
+    let events = chain(log.as_ref(), tenant).await;
+    assert_eq!(events.len(), 11);
+    assert_chain(&events);
+    let team = events.iter().fold(Team::default(), |team, raw| {
+        rollcall_aggregates::evolve(team, &raw.decode().unwrap())
+    });
+    assert_eq!(team.members.len(), 11);
 }
 
 pub async fn a_retry_after_a_restart_returns_the_first_answer(log: Arc<dyn EventLog>) {

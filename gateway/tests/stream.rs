@@ -21,7 +21,6 @@ use http_body_util::BodyExt;
 use pretty_assertions::assert_eq;
 use rollcall_events::EventLog;
 use rollcall_gateway::http::HttpConfig;
-use rollcall_gateway::read::ReadModel;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -269,7 +268,7 @@ async fn a_failing_log_ends_the_stream_after_what_it_could_send() {
     let (acme, _) = two_tenants(&*inner).await;
     let flaky = Arc::new(consumer_support::flaky::FlakySubscribe::new(inner, 0));
     let h = harness(flaky.clone(), Duration::from_secs(15));
-    h.read.wait_for(5, Duration::from_secs(5)).await;
+    h.read.wait_for(5, Duration::from_secs(5)).await.unwrap();
     // The projector is subscribed; the stream's own subscription fails.
     flaky.failures.store(1, Ordering::SeqCst);
     let uri = format!("/v1/tenants/{}/events", acme.tenant);

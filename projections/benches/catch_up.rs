@@ -232,7 +232,7 @@ fn check_bench(projections: &Projections, tenants: u64, checks: u64) {
     );
     let check_rate = measure("Projections::check", &|i| {
         let (tenant, request) = &requests[i];
-        black_box(projections.check(*tenant, request)).allowed
+        black_box(projections.check(*tenant, request)).is_some_and(|outcome| outcome.allowed)
     });
     let map_rate = measure("HashMap lookup (baseline)", &|i| {
         let (tenant, request) = &requests[i];

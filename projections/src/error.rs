@@ -21,6 +21,8 @@ pub enum ProjectionError {
     InvalidLimit { limit: usize, max: usize },
     #[error("a projector is already running on these projections")]
     AlreadyRunning,
+    #[error("a projection record cannot be encoded: {0}")]
+    Encode(String),
 }
 
 /// `wait_for` gave up: the projections had not reached the wanted position in time.

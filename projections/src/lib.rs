@@ -1,27 +1,25 @@
-//! Rollcall's read side: the projector folds the event log into sled views (team
-//! list, member views with effective permissions, catalog, audit history) and
-//! keeps every tenant's `Team` in memory for the check.
-//!
-//! Reducers are pure (`reduce`): an envelope maps to a list of [`Write`]s, which the
-//! runner (`projector`) applies together with the checkpoint in one atomic sled
-//! batch, so a crash never applies an event twice or skips one.
+//! Rollcall's read side: the projector folds the event log — through the
+//! domain's one `evolve` — into an in-memory access index that checks, queries
+//! and request admission read without locks, and into sled, where its own
+//! versioned records (teams, members, one audit entry per event) and its
+//! checkpoint are committed together per batch, so a crash never applies an
+//! event twice or skips one, and a restart resumes without the log's history.
 
 mod audit;
 mod error;
+mod fold;
+mod index;
 mod projections;
 mod projector;
-mod reduce;
-mod state;
 mod store;
+pub mod stored;
 pub mod testing;
-mod views;
+pub mod views;
 
-pub use audit::{
-    AccessDelta, AuditEntry, AuditPage, AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT,
-};
+pub use audit::{AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, change};
 pub use error::{ProjectionError, WaitTimeout};
-pub use projections::Projections;
+pub use index::{Admission, MemberEntry, MembershipKey, ReadView, TenantIndex};
+pub use projections::{Applied, AppliedBatch, Projections, Quarantined};
 pub use projector::{MAX_BATCH, ProjectorHandle};
-pub use reduce::{TenantState, reduce};
-pub use store::{Quarantined, ViewTree, Write};
-pub use views::{CatalogView, EffectivePermission, MemberView, RoleView, UserView};
+pub use store::PROJECTIONS_TREE;
+pub use views::*;

@@ -1,24 +1,55 @@
-//! [`Projections`]: the handle every reader holds (cheap to clone), and the one
-//! place batches of events are folded and committed.
+//! [`Projections`]: the handle every reader holds (cheap to clone), the one place
+//! batches of events are folded and committed, and the queries answered from the
+//! published [`ReadView`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use rollcall_aggregates::{
-    CheckOutcome, CheckRequest, Effective, MemberStatus, Team, check, check_effective,
+    CheckOutcome, CheckRequest, Effective, Member, MemberStatus, Team, effective_from,
 };
-use rollcall_events::{EventLog, LogError, RawEnvelope, TenantId, UserId};
-use tokio::sync::watch;
+use rollcall_events::{Envelope, EventLog, LogError, RawEnvelope, TenantId, UserId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
 
-use crate::audit::{self, AuditPage, AuditQuery};
+use crate::audit::{self, AuditQuery};
 use crate::error::{ProjectionError, WaitTimeout};
+use crate::fold::{Dirty, Folded, restore_emails, restore_index};
+use crate::index::ReadView;
 use crate::projector::{self, ProjectorHandle};
-use crate::reduce::{TenantState, reduce};
-use crate::state::{StoredView, load_all};
-use crate::store::{Quarantined, Store, ViewTree, Write, member_key, prefix, tenant_key};
-use crate::views::{CatalogView, MemberView, UserView};
+use crate::store::{Batch, Opened, Store, quarantine_key};
+use crate::views::{
+    AuditPage, CatalogAnswer, Membership, PlatformsAnswer, UserDetail, UserList, UserSummary,
+};
+
+/// A record of the log as the read side folded it: the stored envelope, and its
+/// decoded event unless it could not be decoded. Handed, decoded once, to every
+/// consumer in the process.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub raw: RawEnvelope,
+    pub envelope: Option<Envelope>,
+}
+
+/// One committed batch: its records in log order.
+pub type AppliedBatch = Arc<Vec<Arc<Applied>>>;
+
+/// A record the projector could not decode and skipped: an event of an unknown
+/// type or shape (tenant, id and type known), or a record that is not an event
+/// envelope at all (only its position known).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quarantined {
+    pub position: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<TenantId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<rollcall_events::EventId>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    pub error: String,
+}
 
 /// The read side. Cheap to clone: everything is behind one `Arc`.
 #[derive(Clone)]
@@ -28,37 +59,57 @@ pub struct Projections {
 
 struct Inner {
     store: Store,
-    /// Swapped per tenant after each committed batch, so readers always see a
-    /// state that matches the committed views.
-    tenants: RwLock<HashMap<TenantId, Arc<TenantState>>>,
+    /// What readers see: swapped after each committed batch.
+    view: ArcSwap<ReadView>,
     /// The last position committed; `wait_for` watches it.
     position: watch::Sender<u64>,
     caught_up: AtomicBool,
     /// The log head seen when the projector started (`u64::MAX` before).
     catch_up_target: AtomicU64,
-    /// One batch is folded at a time, whoever folds it (projector or `catch_up`).
-    folding: Mutex<()>,
+    /// The folded teams; one batch is folded at a time, whoever folds it.
+    folded: Mutex<Folded>,
     running: AtomicBool,
+    /// Every committed batch, decoded, for the process's other consumers.
+    applied: broadcast::Sender<AppliedBatch>,
+    /// Whether the store was emptied on open (another schema) and is rebuilt.
+    rebuilding: bool,
 }
 
+/// Batches a slow consumer may fall behind before it must read the log itself.
+const APPLIED_BACKLOG: usize = 1024;
+
 impl Projections {
-    /// Opens (or creates) the projection trees in `db` and rebuilds memory from them.
+    /// Opens (or creates) the projections in `db` and rebuilds memory from them.
+    /// A store of another schema version is emptied: the projector then rebuilds
+    /// it from the log ([`Projections::rebuilding`] says so).
     pub fn open(db: sled::Db) -> Result<Self, ProjectionError> {
-        let store = Store::open(&db)?;
+        let (store, rebuilding) = match Store::open(&db)? {
+            Opened::Current(store) => (store, false),
+            Opened::Reset(store) => (store, true),
+        };
         let position = store.checkpoint()?;
-        let tenants = load_all(&store)?;
+        let (folded, view) = load(&store, position)?;
         let (position, _) = watch::channel(position);
+        let (applied, _) = broadcast::channel(APPLIED_BACKLOG);
         Ok(Projections {
             inner: Arc::new(Inner {
                 store,
-                tenants: RwLock::new(tenants),
+                view: ArcSwap::from_pointee(view),
                 position,
                 caught_up: AtomicBool::new(false),
                 catch_up_target: AtomicU64::new(u64::MAX),
-                folding: Mutex::new(()),
+                folded: Mutex::new(folded),
                 running: AtomicBool::new(false),
+                applied,
+                rebuilding,
             }),
         })
+    }
+
+    /// True when the store found on open was of another schema and is being
+    /// rebuilt from the log.
+    pub fn rebuilding(&self) -> bool {
+        self.inner.rebuilding
     }
 
     /// Starts the projector: from the checkpoint, catch up, then follow the log live.
@@ -124,8 +175,16 @@ impl Projections {
         *self.inner.position.borrow()
     }
 
+    /// What readers see now: lock-free, and unchanging for as long as it is held.
+    pub fn view(&self) -> Arc<ReadView> {
+        self.inner.view.load_full()
+    }
+
     /// Read your writes: waits until `position` is applied, at most `timeout`.
     pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<u64, WaitTimeout> {
+        if self.position() >= position {
+            return Ok(self.position());
+        }
         let mut rx = self.inner.position.subscribe();
         let reached = tokio::time::timeout(timeout, async {
             rx.wait_for(|p| *p >= position).await.map(|p| *p).ok()
@@ -145,157 +204,131 @@ impl Projections {
         self.inner.caught_up.load(Ordering::Acquire)
     }
 
-    pub fn team(&self, tenant: TenantId) -> Option<Arc<Team>> {
-        self.state(tenant).map(|s| s.team.clone())
+    /// Every committed batch from now on, decoded: the mailer, the checkpoint
+    /// publisher and the event streams take their events from here instead of
+    /// reading and decoding the log again.
+    pub fn subscribe_applied(&self) -> broadcast::Receiver<AppliedBatch> {
+        self.inner.applied.subscribe()
     }
 
-    /// A member's resolved effective permissions, from memory.
-    pub fn effective(&self, tenant: TenantId, user: UserId) -> Option<Arc<Effective>> {
-        self.state(tenant)?.effective.get(&user).cloned()
+    /// A copy of the folded team of `tenant` (its members shared, not copied).
+    pub fn team(&self, tenant: TenantId) -> Option<Team> {
+        self.folded().teams.get(&tenant).cloned()
     }
 
     /// Every tenant with at least one event, in id order.
     pub fn tenants(&self) -> Vec<TenantId> {
-        let tenants = self.read_tenants();
-        let mut ids: Vec<_> = tenants.keys().copied().collect();
+        let view = self.view();
+        let mut ids: Vec<_> = view.tenants.keys().copied().collect();
         ids.sort();
         ids
     }
 
+    /// A member's effective permissions with their sources.
+    pub fn effective(&self, tenant: TenantId, user: UserId) -> Option<Effective> {
+        let view = self.view();
+        let index = view.tenant(tenant)?;
+        let entry = index.member(user)?;
+        Some(effective_from(
+            &index.vocabulary(),
+            &entry.member,
+            &entry.access,
+        ))
+    }
+
     /// The team list, ordered by user id, optionally of one status. Deactivated
-    /// members stay in it under their name.
-    pub fn users(&self, tenant: TenantId, status: Option<MemberStatus>) -> Vec<UserView> {
-        let prefix = tenant_key(prefix::MEMBER, tenant);
-        match self
-            .inner
-            .store
-            .scan_json::<StoredView>(ViewTree::TeamViews, &prefix)
-        {
-            Ok(views) => views
-                .into_iter()
-                .map(|v| v.view.user)
-                .filter(|u| status.is_none_or(|s| u.status == s))
+    /// members stay in it under their name. `None` for an unknown tenant.
+    pub fn users(&self, tenant: TenantId, status: Option<MemberStatus>) -> Option<UserList> {
+        let view = self.view();
+        let index = view.tenant(tenant)?;
+        Some(UserList {
+            users: index
+                .members
+                .values()
+                .filter(|e| status.is_none_or(|s| e.member.status == s))
+                .map(UserSummary::of)
                 .collect(),
-            Err(error) => {
-                tracing::error!(%tenant, %error, "team list unreadable");
-                Vec::new()
-            }
-        }
+        })
     }
 
-    pub fn user(&self, tenant: TenantId, user: UserId) -> Option<MemberView> {
-        let key = member_key(prefix::MEMBER, tenant, user);
-        self.inner
-            .store
-            .get_json::<StoredView>(ViewTree::TeamViews, &key)
-            .map(|stored| stored.map(|s| s.view))
-            .unwrap_or_else(|error| {
-                tracing::error!(%tenant, %user, %error, "member view unreadable");
-                None
-            })
+    /// One member with everything that decides their access.
+    pub fn user(&self, tenant: TenantId, user: UserId) -> Option<UserDetail> {
+        let view = self.view();
+        let index = view.tenant(tenant)?;
+        Some(UserDetail::of(index, index.member(user)?))
     }
 
-    pub fn catalog(&self, tenant: TenantId) -> Option<CatalogView> {
-        let key = tenant_key(prefix::CATALOG, tenant);
-        self.inner
-            .store
-            .get_json(ViewTree::TeamViews, &key)
-            .unwrap_or_else(|error| {
-                tracing::error!(%tenant, %error, "catalog view unreadable");
-                None
-            })
+    /// The tenant's catalog, version, plan and roles.
+    pub fn catalog(&self, tenant: TenantId) -> Option<CatalogAnswer> {
+        Some(CatalogAnswer::of(self.view().tenant(tenant)?))
     }
 
-    /// The check, from memory; the same answer as `aggregates::check` on the Team.
-    pub fn check(&self, tenant: TenantId, request: &CheckRequest) -> CheckOutcome {
-        let Some(state) = self.state(tenant) else {
-            return check(&Team::default(), request);
-        };
-        match (state.effective.get(&request.user_id), state.team.catalog()) {
-            (Some(effective), Some(catalog)) => check_effective(effective, catalog, request),
-            _ => check(&state.team, request),
-        }
+    /// Billable platform → active members holding any permission of its areas.
+    pub fn platforms(&self, tenant: TenantId) -> Option<PlatformsAnswer> {
+        Some(PlatformsAnswer::of(self.view().tenant(tenant)?))
     }
 
+    /// The check with its explanation; `None` for an unknown tenant.
+    pub fn check(&self, tenant: TenantId, request: &CheckRequest) -> Option<CheckOutcome> {
+        self.view().check(tenant, request)
+    }
+
+    /// A page of the tenant's audit trail; `Ok(None)` for an unknown tenant. A bad
+    /// limit or cursor is refused whatever the tenant.
     pub fn audit(
         &self,
         tenant: TenantId,
         query: &AuditQuery,
-    ) -> Result<AuditPage, ProjectionError> {
-        audit::query(&self.inner.store, tenant, query)
+    ) -> Result<Option<AuditPage>, ProjectionError> {
+        query.bounds()?;
+        let view = self.view();
+        let Some(index) = view.tenant(tenant) else {
+            return Ok(None);
+        };
+        audit::query(&self.inner.store, index, query).map(Some)
     }
 
-    /// Billable platform → active members holding any permission of its areas.
-    /// Every platform of the catalog is listed, with 0 when nobody holds it.
-    pub fn platforms(&self, tenant: TenantId) -> BTreeMap<String, usize> {
-        let mut counts = BTreeMap::new();
-        let Some(state) = self.state(tenant) else {
-            return counts;
+    /// Every tenant's member holding `email` (normalised by the caller).
+    pub fn memberships(&self, email: &str) -> Vec<Membership> {
+        let view = self.view();
+        let Some(keys) = view.emails.get(email) else {
+            return Vec::new();
         };
-        let Some(catalog) = state.team.catalog() else {
-            return counts;
-        };
-        let area_platform: HashMap<&str, &str> = catalog
-            .doc()
-            .areas
-            .iter()
-            .filter_map(|a| a.platform.as_deref().map(|p| (a.key.as_str(), p)))
-            .collect();
-        for platform in area_platform.values() {
-            counts.insert((*platform).to_owned(), 0);
-        }
-        for effective in state.effective.values() {
-            if effective.status != MemberStatus::Active {
-                continue;
-            }
-            let held: BTreeSet<&str> = effective
-                .permissions
-                .keys()
-                .filter_map(|p| area_platform.get(rollcall_aggregates::Catalog::area_of(p)))
-                .copied()
-                .collect();
-            for platform in held {
-                *counts.entry(platform.to_owned()).or_default() += 1;
-            }
-        }
-        counts
+        keys.iter()
+            .filter_map(|k| {
+                let index = view.tenant(k.tenant)?;
+                Some(Membership::of(index, index.member(k.user)?))
+            })
+            .collect()
     }
 
     /// Records skipped because they could not be decoded, in log order.
-    pub fn quarantined(&self) -> Vec<Quarantined> {
-        self.inner
-            .store
-            .scan_json(ViewTree::Quarantine, &[])
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "quarantine unreadable");
-                Vec::new()
-            })
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>, ProjectionError> {
+        self.inner.store.quarantined()
     }
 
-    /// SHA-256 over every view tree's (key, value) pairs in order; the checkpoint is
-    /// left out, so a rebuild and a live instance at the same position agree.
-    pub fn state_hash(&self) -> String {
-        self.inner.store.state_hash().unwrap_or_else(|error| {
-            tracing::error!(%error, "state hash unreadable");
-            String::new()
-        })
+    /// SHA-256 over every stored record but the checkpoint: a rebuild and a live
+    /// instance at the same position agree.
+    pub fn state_hash(&self) -> Result<String, ProjectionError> {
+        self.inner.store.state_hash()
     }
 
-    /// Flushes the trees to disk (a clean stop).
+    /// Bytes of keys and values the projections store.
+    pub fn stored_bytes(&self) -> u64 {
+        self.inner.store.stored_bytes()
+    }
+
+    /// Flushes the store to disk (a clean stop).
     pub fn flush(&self) -> Result<(), ProjectionError> {
         self.inner.store.flush()
     }
 
-    fn state(&self, tenant: TenantId) -> Option<Arc<TenantState>> {
-        self.read_tenants().get(&tenant).cloned()
-    }
-
-    fn read_tenants(&self) -> std::sync::RwLockReadGuard<'_, HashMap<TenantId, Arc<TenantState>>> {
-        // A panic elsewhere while holding the lock leaves the map itself intact:
-        // it is only ever replaced entry by entry.
+    fn folded(&self) -> std::sync::MutexGuard<'_, Folded> {
+        // A panic elsewhere while folding leaves the last committed state: the
+        // folded teams are only replaced after a batch is committed.
         self.inner
-            .tenants
-            .read()
+            .folded
+            .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -320,18 +353,19 @@ impl Projections {
     }
 
     /// Folds a batch: events at or below the checkpoint are skipped, undecodable
-    /// ones quarantined; the views and the checkpoint are committed together, then
-    /// memory and the position are published. Returns the position reached.
+    /// ones quarantined; the records and the checkpoint are committed together,
+    /// then the view and the position are published. Returns the position reached.
     pub fn apply(&self, batch: Vec<RawEnvelope>) -> Result<u64, ProjectionError> {
-        let _folding = self
-            .inner
-            .folding
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut folded = self.folded();
         let start = self.position();
         let mut position = start;
-        let mut work: HashMap<TenantId, TenantState> = HashMap::new();
-        let mut writes: Vec<Write> = Vec::new();
+        let mut view = ReadView::clone(&self.inner.view.load());
+        // The batch folds teams taken out of the folded state; a failed commit
+        // puts back what the store holds instead.
+        let mut work = Folded::default();
+        let mut writes = Batch::default();
+        let mut dirty = Dirty::default();
+        let mut applied = Vec::with_capacity(batch.len());
         for raw in batch {
             if raw.position <= position {
                 continue;
@@ -340,69 +374,101 @@ impl Projections {
             match raw.decode() {
                 Ok(envelope) => {
                     let tenant = envelope.tenant_id;
-                    let state = match work.remove(&tenant) {
-                        Some(state) => state,
-                        None => self.state(tenant).map(|s| (*s).clone()).unwrap_or_default(),
-                    };
-                    let (state, more) = reduce(state, &envelope);
-                    writes.extend(more);
-                    work.insert(tenant, state);
+                    if !work.teams.contains_key(&tenant)
+                        && let Some(team) = folded.teams.remove(&tenant)
+                    {
+                        work.teams.insert(tenant, team);
+                    }
+                    if let Err(e) = work.apply(&mut view, &envelope, &mut writes, &mut dirty) {
+                        self.restore(&mut folded, work);
+                        return Err(e);
+                    }
+                    applied.push(Arc::new(Applied {
+                        raw,
+                        envelope: Some(envelope),
+                    }));
                 }
                 Err(error) => {
                     tracing::warn!(position, event_id = %raw.event_id, %error, "event quarantined");
-                    writes.push(quarantine(Quarantined {
-                        position,
-                        tenant_id: Some(raw.tenant_id),
-                        event_id: Some(raw.event_id),
-                        event_type: Some(raw.event_type.clone()),
-                        error: error.to_string(),
+                    writes.put(
+                        quarantine_key(position),
+                        quarantine_record(&Quarantined {
+                            position,
+                            tenant_id: Some(raw.tenant_id),
+                            event_id: Some(raw.event_id),
+                            event_type: Some(raw.event_type.clone()),
+                            error: error.to_string(),
+                        })?,
+                    );
+                    applied.push(Arc::new(Applied {
+                        raw,
+                        envelope: None,
                     }));
                 }
             }
         }
         if position == start {
+            folded.teams.extend(work.teams);
             return Ok(position);
         }
-        self.inner.store.commit(writes, position)?;
-        let mut replaced = Vec::with_capacity(work.len());
-        {
-            let mut tenants = self
-                .inner
-                .tenants
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for (tenant, state) in work {
-                replaced.extend(tenants.insert(tenant, Arc::new(state)));
+        let committed = work
+            .write_dirty(dirty, &mut writes)
+            .and_then(|()| self.inner.store.commit(writes, position));
+        if let Err(e) = committed {
+            self.restore(&mut folded, work);
+            return Err(e);
+        }
+        folded.teams.extend(work.teams);
+        view.position = position;
+        self.inner.view.store(Arc::new(view));
+        drop(folded);
+        self.publish(position);
+        // Nobody listening is fine: consumers that join later read the log.
+        let _ = self.inner.applied.send(Arc::new(applied));
+        Ok(position)
+    }
+
+    /// After a batch that did not commit: the teams it folded go back to what the
+    /// store holds (the last committed state); a tenant the store cannot give back
+    /// is dropped from memory and its index, to be folded again from the log.
+    fn restore(&self, folded: &mut Folded, work: Folded) {
+        for tenant in work.teams.into_keys() {
+            match load_team(&self.inner.store, tenant) {
+                Ok(Some(team)) => {
+                    folded.teams.insert(tenant, team);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(%tenant, %error, "a tenant's committed state is unreadable");
+                }
             }
         }
-        // The old states are freed after the lock is released, so readers wait
-        // only for the swap.
-        drop(replaced);
-        self.publish(position);
-        Ok(position)
     }
 
     /// Quarantines a record of the log that is not an event at all (its reader
     /// reported [`LogError::Undecodable`]) and moves the checkpoint past it, in one
     /// commit. Returns the position reached.
     pub fn skip_undecodable(&self, position: u64, error: &str) -> Result<u64, ProjectionError> {
-        let _folding = self
-            .inner
-            .folding
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _folded = self.folded();
         if position <= self.position() {
             return Ok(self.position());
         }
         tracing::warn!(position, %error, "record quarantined: not an event");
-        let write = quarantine(Quarantined {
-            position,
-            tenant_id: None,
-            event_id: None,
-            event_type: None,
-            error: error.to_owned(),
-        });
-        self.inner.store.commit(vec![write], position)?;
+        let mut writes = Batch::default();
+        writes.put(
+            quarantine_key(position),
+            quarantine_record(&Quarantined {
+                position,
+                tenant_id: None,
+                event_id: None,
+                event_type: None,
+                error: error.to_owned(),
+            })?,
+        );
+        self.inner.store.commit(writes, position)?;
+        let mut view = ReadView::clone(&self.inner.view.load());
+        view.position = position;
+        self.inner.view.store(Arc::new(view));
         self.publish(position);
         Ok(position)
     }
@@ -417,11 +483,72 @@ impl Projections {
     }
 }
 
-/// The quarantine entry of a record, keyed by its position.
-fn quarantine(entry: Quarantined) -> Write {
-    Write::put_json(
-        ViewTree::Quarantine,
-        entry.position.to_be_bytes().to_vec(),
-        &entry,
-    )
+fn quarantine_record(entry: &Quarantined) -> Result<Vec<u8>, ProjectionError> {
+    serde_json::to_vec(entry).map_err(|e| ProjectionError::Encode(e.to_string()))
+}
+
+/// A team from its stored header and members.
+fn team_of(
+    store: &Store,
+    header: crate::stored::StoredTeam,
+) -> Result<(TenantId, Team), ProjectionError> {
+    let tenant = TenantId(uuid::Uuid::from_bytes(header.tenant_id));
+    let corrupt = |message: String| ProjectionError::Corrupt {
+        tree: crate::store::PROJECTIONS_TREE,
+        key: format!("team of tenant {tenant}"),
+        message,
+    };
+    let members = store
+        .members(tenant)
+        .map(|m| Member::try_from(m?).map_err(|e| corrupt(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let team = header
+        .into_team(members)
+        .map_err(|e| corrupt(e.to_string()))?;
+    Ok((tenant, team))
+}
+
+/// One tenant's team as the store holds it.
+fn load_team(store: &Store, tenant: TenantId) -> Result<Option<Team>, ProjectionError> {
+    match store.team(tenant)? {
+        Some(header) => team_of(store, header).map(|(_, team)| Some(team)),
+        None => Ok(None),
+    }
+}
+
+/// The folded teams and the view, rebuilt from the store alone.
+fn load(store: &Store, position: u64) -> Result<(Folded, ReadView), ProjectionError> {
+    let mut folded = Folded::default();
+    let mut view = ReadView {
+        position,
+        ..ReadView::default()
+    };
+    for header in store.teams() {
+        let (tenant, team) = team_of(store, header?)?;
+        if let Some(index) = restore_index(tenant, &team) {
+            view.tenants.insert(tenant, Arc::new(index));
+        }
+        restore_emails(&mut view, tenant, &team);
+        folded.teams.insert(tenant, team);
+    }
+    for item in store.all_audits() {
+        let (tenant, position, entry) = item?;
+        let Some(index) = view.tenants.get_mut(&tenant) else {
+            continue;
+        };
+        let index = Arc::make_mut(index);
+        if let Some(user) = entry.target() {
+            index
+                .audit_by_target
+                .entry(user)
+                .or_default()
+                .push_back(position);
+        }
+        index
+            .audit_by_actor
+            .entry(entry.actor())
+            .or_default()
+            .push_back(position);
+    }
+    Ok((folded, view))
 }

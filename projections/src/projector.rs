@@ -14,8 +14,13 @@ use tokio::task::JoinHandle;
 use crate::error::ProjectionError;
 use crate::projections::Projections;
 
-/// Most events folded into one committed batch.
-pub const MAX_BATCH: usize = 512;
+/// Most events folded into one committed batch. Live, a batch is whatever is
+/// ready (often one event); catching up, every read is ready, so batches grow to
+/// this and each member and team record is written once per batch.
+pub const MAX_BATCH: usize = 4096;
+
+/// How often a long catch-up reports how far it got.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 /// Wait before retrying after the log or the store failed.
 const RETRY: Duration = Duration::from_millis(250);
@@ -95,6 +100,13 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
         }
     };
     projections.catch_up_to(target);
+    if projections.rebuilding() {
+        tracing::info!(
+            head = target,
+            "the projections were of another schema version: rebuilding them from the log"
+        );
+    }
+    let mut reported = std::time::Instant::now();
     loop {
         let from = projections.position().saturating_add(1);
         let mut stream = tokio::select! {
@@ -136,6 +148,14 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
             }
             if let Err(error) = &applied {
                 tracing::error!(%error, "projection batch not committed; retrying");
+            }
+            if !projections.caught_up() && reported.elapsed() >= PROGRESS_EVERY {
+                reported = std::time::Instant::now();
+                tracing::info!(
+                    position = projections.position(),
+                    head = target,
+                    "projections catching up with the log"
+                );
             }
             if let Some(error) = &failed {
                 tracing::warn!(%error, "event log stream failed; resubscribing");

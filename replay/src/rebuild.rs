@@ -56,7 +56,7 @@ pub async fn rebuild(
     Ok(Rebuilt {
         position: reached,
         events,
-        quarantined: projections.quarantined().len(),
-        state_hash: projections.state_hash(),
+        quarantined: projections.quarantined()?.len(),
+        state_hash: projections.state_hash()?,
     })
 }

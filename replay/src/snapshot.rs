@@ -1,88 +1,71 @@
 //! Per-tenant snapshots of the Team, every N events, so an as-of answer starts
 //! from the newest snapshot at or before the instant and folds only the rest.
 //!
-//! Kept in sled (`snapshots.v1`, key tenant ‖ tenant_seq) or in memory. `Team`
-//! itself is not serde-serialisable (it holds the compiled catalog), so the stored
-//! form is [`TeamSnapshot`]: every field of the Team with the catalog as its
-//! document, compiled again (`Catalog::index`, exactly what `evolve` does) when
-//! loaded. Snapshots are a cache: deleting the tree loses nothing.
+//! Kept in sled (`snapshots.v2`, key tenant ‖ tenant_seq) or in memory. What is
+//! stored are the projections' own versioned records ([`StoredTeam`] and
+//! [`StoredMember`], postcard-encoded), never the domain's structs, so the domain
+//! may change freely. Snapshots are a cache: deleting the tree loses nothing, and
+//! the tree of an older format is dropped on open.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use rollcall_aggregates::{Catalog, Member, Role, Team};
-use rollcall_events::catalog::CatalogDoc;
-use rollcall_events::{RoleKey, TenantId, UserId};
+use rollcall_aggregates::{Member, Team};
+use rollcall_events::TenantId;
+use rollcall_projections::stored::{Instant, StoredMember, StoredTeam, decode, encode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReplayError;
 
 /// The sled tree of stored snapshots.
-pub const SNAPSHOT_TREE: &str = "snapshots.v1";
+pub const SNAPSHOT_TREE: &str = "snapshots.v2";
+/// Trees of older snapshot formats, dropped on open.
+const OLD_SNAPSHOT_TREES: [&str; 1] = ["snapshots.v1"];
 /// Default distance between two snapshots of a tenant, in events.
 pub const DEFAULT_EVERY: u64 = 1_000;
 
 /// The stored form of a Team after `tenant_seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TeamSnapshot {
-    pub tenant_id: TenantId,
     pub tenant_seq: u64,
     /// `occurred_at` of the event at `tenant_seq`.
-    pub occurred_at: DateTime<Utc>,
+    pub occurred_at: Instant,
     /// The latest `occurred_at` of events 1..=tenant_seq. Usually the same as
     /// `occurred_at`; differs only when gateway clocks disagreed. A snapshot
     /// answers for instant `at` only when `through <= at`.
-    pub through: DateTime<Utc>,
-    pub team: TeamState,
+    pub through: Instant,
+    pub team: StoredTeam,
+    pub members: Vec<StoredMember>,
 }
 
-/// Every field of [`Team`], serialisable.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TeamState {
-    pub tenant_id: Option<TenantId>,
-    pub name: String,
-    pub catalog: Option<CatalogDoc>,
-    pub catalog_version: u32,
-    pub plan: String,
-    pub roles: BTreeMap<RoleKey, Role>,
-    pub members: BTreeMap<UserId, Member>,
-    pub tenant_seq: u64,
-    pub head_hash: String,
-    pub position: u64,
-}
-
-impl From<&Team> for TeamState {
-    fn from(t: &Team) -> Self {
-        TeamState {
-            tenant_id: t.tenant_id,
-            name: t.name.clone(),
-            catalog: t.catalog().map(|c| c.doc().clone()),
-            catalog_version: t.catalog_version,
-            plan: t.plan.clone(),
-            roles: t.roles.clone(),
-            members: t.members.clone(),
-            tenant_seq: t.tenant_seq,
-            head_hash: t.head_hash.clone(),
-            position: t.position,
-        }
-    }
-}
-
-impl From<TeamState> for Team {
-    fn from(s: TeamState) -> Self {
-        Team::from(rollcall_aggregates::TeamParts {
-            tenant_id: s.tenant_id,
-            name: s.name,
-            catalog: s.catalog.map(|doc| Arc::new(Catalog::index(doc))),
-            catalog_version: s.catalog_version,
-            plan: s.plan,
-            roles: s.roles,
-            members: s.members,
-            tenant_seq: s.tenant_seq,
-            head_hash: s.head_hash,
-            position: s.position,
+impl TeamSnapshot {
+    pub fn of(
+        team: &Team,
+        tenant: TenantId,
+        occurred_at: DateTime<Utc>,
+        through: DateTime<Utc>,
+    ) -> Result<TeamSnapshot, ReplayError> {
+        Ok(TeamSnapshot {
+            tenant_seq: team.tenant_seq,
+            occurred_at: occurred_at.into(),
+            through: through.into(),
+            team: StoredTeam::of(team, tenant).map_err(snap_err)?,
+            members: team
+                .members
+                .values()
+                .map(|m| StoredMember::from(&**m))
+                .collect(),
         })
+    }
+
+    pub fn into_team(self) -> Result<Team, ReplayError> {
+        let members = self
+            .members
+            .into_iter()
+            .map(|m| Member::try_from(m).map_err(snap_err))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.team.into_team(members).map_err(snap_err)
     }
 }
 
@@ -134,7 +117,7 @@ fn key(tenant: TenantId, seq: u64) -> [u8; 24] {
     key
 }
 
-/// The `through` instant as a sortable number, stored ahead of the JSON so a
+/// The `through` instant as a sortable number, stored ahead of the record so a
 /// look-up can skip snapshots without decoding them. Nanoseconds fit an i64 until
 /// 2262; past that the snapshot is simply never chosen.
 fn through_nanos(t: DateTime<Utc>) -> i64 {
@@ -142,8 +125,13 @@ fn through_nanos(t: DateTime<Utc>) -> i64 {
 }
 
 impl SnapshotStore {
-    /// Snapshots in `db`'s `snapshots.v1` tree, one every `every` events.
+    /// Snapshots in `db`'s `snapshots.v2` tree, one every `every` events.
     pub fn open(db: &sled::Db, every: u64) -> Result<Self, ReplayError> {
+        for old in OLD_SNAPSHOT_TREES {
+            if db.tree_names().iter().any(|n| n.as_ref() == old.as_bytes()) {
+                db.drop_tree(old).map_err(snap_err)?;
+            }
+        }
         Ok(SnapshotStore {
             backend: Backend::Sled(db.open_tree(SNAPSHOT_TREE).map_err(snap_err)?),
             every: every.max(1),
@@ -178,15 +166,9 @@ impl SnapshotStore {
         };
         match &self.backend {
             Backend::Sled(tree) => {
-                let snapshot = TeamSnapshot {
-                    tenant_id: tenant,
-                    tenant_seq: team.tenant_seq,
-                    occurred_at,
-                    through,
-                    team: TeamState::from(team),
-                };
+                let snapshot = TeamSnapshot::of(team, tenant, occurred_at, through)?;
                 let mut value = through_nanos(through).to_be_bytes().to_vec();
-                serde_json::to_writer(&mut value, &snapshot).map_err(snap_err)?;
+                value.extend(encode(&snapshot).map_err(snap_err)?);
                 tree.insert(key(tenant, team.tenant_seq), value)
                     .map_err(snap_err)?;
             }
@@ -240,11 +222,10 @@ impl SnapshotStore {
                     if i64::from_be_bytes(header) > at_nanos {
                         continue;
                     }
-                    let snapshot: TeamSnapshot =
-                        serde_json::from_slice(&value[8..]).map_err(snap_err)?;
+                    let snapshot: TeamSnapshot = decode(&value[8..]).map_err(snap_err)?;
                     return Ok(Some(Found {
-                        through: snapshot.through,
-                        team: Team::from(snapshot.team),
+                        through: snapshot.through.time().map_err(snap_err)?,
+                        team: snapshot.into_team()?,
                     }));
                 }
                 Ok(None)

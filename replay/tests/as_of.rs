@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use common::{ANN, BOB, CARA, MemoryLog, TENANT, acme, at, minutes};
 use pretty_assertions::assert_eq;
 use rollcall_aggregates::testing::OWNER;
-use rollcall_aggregates::{MemberStatus, Source, Team};
+use rollcall_aggregates::{MemberStatus, Source};
 use rollcall_events::{Actor, Permission};
-use rollcall_replay::snapshot::TeamState;
+use rollcall_replay::snapshot::TeamSnapshot;
 use rollcall_replay::{
     SnapshotStore, TeamHistory, access_review, diff, diff_events, effective_as_of, holders_as_of,
     review_csv, team_as_of,
@@ -88,10 +88,12 @@ fn holders_of_a_permission_with_their_sources() {
 #[test]
 fn snapshots_round_trip_the_team() {
     let team = acme().team;
-    let state = TeamState::from(&team);
-    let json = serde_json::to_string(&state).expect("serialises");
-    let back: TeamState = serde_json::from_str(&json).expect("deserialises");
-    assert_eq!(Team::from(back), team);
+    let at = at(10, 0);
+    let snapshot = TeamSnapshot::of(&team, TENANT, at, at).expect("snapshot");
+    let bytes = rollcall_projections::stored::encode(&snapshot).expect("serialises");
+    let back: TeamSnapshot = rollcall_projections::stored::decode(&bytes).expect("deserialises");
+    assert_eq!(back, snapshot);
+    assert_eq!(back.into_team().expect("a team"), team);
 }
 
 fn instants() -> Vec<DateTime<Utc>> {

@@ -71,9 +71,23 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
             ("ROLLCALL_HEADER_TIMEOUT_SECS", "30"),
         ]),
     );
-    // The harness's own client may hold connections: use raw ones only.
-    let held: Vec<TcpStream> = (0..3).map(|_| connect(&h)).collect();
-    std::thread::sleep(Duration::from_millis(200));
+    // Three connections the server has served (so each holds its place): the
+    // harness's own client may have held a place for a while, so a connection
+    // that was refused is replaced until three are held.
+    let mut held: Vec<TcpStream> = Vec::new();
+    for _ in 0..20 {
+        if held.len() == 3 {
+            break;
+        }
+        let mut c = connect(&h);
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: rollcall\r\n\r\n")
+            .expect("request");
+        let mut buf = [0u8; 512];
+        if matches!(c.read(&mut buf), Ok(n) if n > 0 && buf.starts_with(b"HTTP/1.1 200")) {
+            held.push(c);
+        }
+    }
+    assert_eq!(held.len(), 3, "the server did not serve three connections");
     let surplus = connect(&h);
     let waited = closed_after(surplus);
     assert!(waited < Duration::from_secs(2), "closed after {waited:?}");

@@ -5,8 +5,10 @@
 //! plan's always-on permissions, with overrides applied (deny beats inherit, allow
 //! adds, an always-on permission cannot be denied), less what the plan withholds,
 //! less what an external member may not hold, less every permission whose
-//! prerequisites are not held. [`sources_of`] explains one held permission from the
-//! same inputs, and [`effective`] puts both together for a member view.
+//! prerequisites are not held. [`member_access`] adds the status gate, scopes,
+//! offices and networks — what a check needs — and [`sources_of`] explains one
+//! held permission from the same inputs; [`effective`] puts both together for a
+//! member view.
 
 use std::collections::BTreeMap;
 
@@ -15,9 +17,8 @@ use rollcall_events::catalog::Scope;
 use rollcall_events::{Actor, MemberKind, OfficeId, Permission, RoleKey, Toggle, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{PermId, PermSet};
-use crate::catalog::Catalog;
-use crate::team::{Member, MemberStatus, Team};
+use crate::access::{Networks, PermId, PermSet};
+use crate::team::{Member, MemberStatus, Team, Vocabulary};
 
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,10 +75,35 @@ pub struct Effective {
     pub denied: BTreeMap<Permission, Source>,
 }
 
+/// A member's resolved access: everything the check needs, computed once when
+/// the member (or the vocabulary) changes — the read side keeps one per member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAccess {
+    pub user_id: UserId,
+    pub status: MemberStatus,
+    /// Effective permissions; empty unless the member is active.
+    pub held: PermSet,
+    /// Permissions a deny override takes away (the plan can overrule a deny);
+    /// empty unless the member is active.
+    pub denied: PermSet,
+    /// Each area's resolved scope, by the area's index in the catalog document;
+    /// `None` for an area that is not scoped.
+    pub scopes: Box<[Option<Scope>]>,
+    /// Holds the permission that lifts the `offices` scope.
+    pub all_offices: bool,
+    pub offices: Box<[OfficeId]>,
+    pub networks: Networks,
+    /// Active and holding the catalog's team permission.
+    pub admin: bool,
+    /// Credentials issued before this instant (seconds since the epoch) are dead:
+    /// the member was reactivated then.
+    pub tokens_since: Option<i64>,
+}
+
 /// The roles a member's access comes from: their own, or the catalog's default
 /// role when they hold none (the flag says which).
-pub fn member_roles<'a>(catalog: &'a Catalog, member: &'a Member) -> (&'a [RoleKey], bool) {
-    match (member.roles.is_empty(), &catalog.doc().default_role) {
+pub fn member_roles<'a>(v: &Vocabulary<'a>, member: &'a Member) -> (&'a [RoleKey], bool) {
+    match (member.roles.is_empty(), &v.catalog.doc().default_role) {
         (true, Some(role)) => (std::slice::from_ref(role), true),
         _ => (&member.roles, false),
     }
@@ -85,14 +111,15 @@ pub fn member_roles<'a>(catalog: &'a Catalog, member: &'a Member) -> (&'a [RoleK
 
 /// What the member holds if active: the rule of resolution without the status
 /// gate (the decider judges an invitation before it is accepted).
-pub fn resolve_set(team: &Team, catalog: &Catalog, member: &Member) -> PermSet {
+pub fn resolve_set(v: &Vocabulary<'_>, member: &Member) -> PermSet {
+    let catalog = v.catalog;
     let mut held = PermSet::new();
-    for key in member_roles(catalog, member).0 {
-        if let Some(role) = team.roles.get(key) {
+    for key in member_roles(v, member).0 {
+        if let Some(role) = v.roles.get(key) {
             held.union_with(&catalog.role_set(&role.grants, &role.except));
         }
     }
-    let always_on = catalog.always_on_set(&team.plan);
+    let always_on = catalog.always_on_set(v.plan);
     held.union_with(&always_on);
     for (p, o) in &member.overrides {
         let Some(id) = catalog.id(p.as_str()) else {
@@ -104,7 +131,7 @@ pub fn resolve_set(team: &Team, catalog: &Catalog, member: &Member) -> PermSet {
             _ => {}
         }
     }
-    held.subtract(&catalog.unavailable_set(&team.plan));
+    held.subtract(&catalog.unavailable_set(v.plan));
     if member.kind == MemberKind::External {
         held.intersect_with(catalog.views());
     }
@@ -112,13 +139,50 @@ pub fn resolve_set(team: &Team, catalog: &Catalog, member: &Member) -> PermSet {
     held
 }
 
+/// The member's resolved access.
+pub fn member_access(v: &Vocabulary<'_>, member: &Member) -> MemberAccess {
+    let catalog = v.catalog;
+    let active = member.status == MemberStatus::Active;
+    let (held, denied) = if active {
+        let always_on = catalog.always_on_set(v.plan);
+        let denied: PermSet = member
+            .overrides
+            .iter()
+            .filter(|(_, o)| o.state == Toggle::Deny)
+            .filter_map(|(p, _)| catalog.id(p.as_str()))
+            .filter(|id| !always_on.contains(*id))
+            .collect();
+        (resolve_set(v, member), denied)
+    } else {
+        (PermSet::new(), PermSet::new())
+    };
+    let (scopes, all_offices) = area_scopes(v, member, &held);
+    let admin = active
+        && catalog
+            .team_permission()
+            .is_some_and(|team| held.contains(team));
+    MemberAccess {
+        user_id: member.user_id,
+        status: member.status,
+        held,
+        denied,
+        scopes,
+        all_offices,
+        offices: member.offices.clone().into_boxed_slice(),
+        networks: Networks::of(&member.networks),
+        admin,
+        tokens_since: member.reactivated_at.map(|t| t.timestamp()),
+    }
+}
+
 /// Why a member holds `id` (which [`resolve_set`] says they do): every role
 /// granting it, the plan, an allow override — in that order.
-pub fn sources_of(team: &Team, catalog: &Catalog, member: &Member, id: PermId) -> Vec<Source> {
+pub fn sources_of(v: &Vocabulary<'_>, member: &Member, id: PermId) -> Vec<Source> {
+    let catalog = v.catalog;
     let mut sources = Vec::new();
-    let (roles, default) = member_roles(catalog, member);
+    let (roles, default) = member_roles(v, member);
     for key in roles {
-        let Some(role) = team.roles.get(key) else {
+        let Some(role) = v.roles.get(key) else {
             continue;
         };
         let source = if default {
@@ -130,9 +194,9 @@ pub fn sources_of(team: &Team, catalog: &Catalog, member: &Member, id: PermId) -
             sources.push(source);
         }
     }
-    if catalog.always_on_set(&team.plan).contains(id) {
+    if catalog.always_on_set(v.plan).contains(id) {
         sources.push(Source::Plan {
-            plan: team.plan.clone(),
+            plan: v.plan.to_owned(),
         });
     }
     let allowed = catalog
@@ -149,11 +213,60 @@ pub fn sources_of(team: &Team, catalog: &Catalog, member: &Member, id: PermId) -
     sources
 }
 
+/// The deny override behind a denied permission, as a source.
+pub fn deny_source(v: &Vocabulary<'_>, member: &Member, id: PermId) -> Option<Source> {
+    let o = member.overrides.get(v.catalog.name(id)?)?;
+    (o.state == Toggle::Deny).then_some(Source::Override {
+        by: o.by,
+        at: o.at,
+        position: o.position,
+    })
+}
+
+/// The member's effective permissions with their sources, from a vocabulary.
+pub fn effective_of(v: &Vocabulary<'_>, member: &Member) -> Effective {
+    effective_from(v, member, &member_access(v, member))
+}
+
+/// [`effective_of`] from an access already resolved.
+pub fn effective_from(v: &Vocabulary<'_>, member: &Member, access: &MemberAccess) -> Effective {
+    let catalog = v.catalog;
+    let permissions = access
+        .held
+        .iter()
+        .filter_map(|id| Some((catalog.name(id)?.clone(), sources_of(v, member, id))))
+        .collect();
+    let denied = access
+        .denied
+        .iter()
+        .filter_map(|id| Some((catalog.name(id)?.clone(), deny_source(v, member, id)?)))
+        .collect();
+    let scopes = catalog
+        .doc()
+        .areas
+        .iter()
+        .zip(access.scopes.iter())
+        .filter_map(|(area, scope)| scope.map(|s| (area.key.clone(), s)))
+        .collect();
+    Effective {
+        user_id: member.user_id,
+        status: member.status,
+        kind: member.kind,
+        permissions,
+        scopes,
+        offices: member.offices.clone(),
+        all_offices: access.all_offices,
+        networks: member.networks.clone(),
+        denied,
+    }
+}
+
 /// The member's effective permissions; `None` for an unknown user.
 pub fn effective(team: &Team, user: UserId) -> Option<Effective> {
-    let member = team.members.get(&user)?;
-    let Some(catalog) = team.catalog() else {
-        return Some(Effective {
+    let member = team.member(user)?;
+    match team.vocabulary() {
+        Some(v) => Some(effective_of(&v, member)),
+        None => Some(Effective {
             user_id: member.user_id,
             status: member.status,
             kind: member.kind,
@@ -163,97 +276,48 @@ pub fn effective(team: &Team, user: UserId) -> Option<Effective> {
             all_offices: false,
             networks: member.networks.clone(),
             denied: BTreeMap::new(),
-        });
-    };
-    let active = member.status == MemberStatus::Active;
-    let held = if active {
-        resolve_set(team, catalog, member)
-    } else {
-        PermSet::new()
-    };
-    let permissions = held
-        .iter()
-        .filter_map(|id| {
-            let p = catalog.name(id)?;
-            Some((p.clone(), sources_of(team, catalog, member, id)))
-        })
-        .collect();
-    let denied = if active {
-        denials(team, catalog, member)
-    } else {
-        BTreeMap::new()
-    };
-    let (scopes, all_offices) = resolve_scopes(team, catalog, member, &held);
-    Some(Effective {
-        user_id: member.user_id,
-        status: member.status,
-        kind: member.kind,
-        permissions,
-        scopes,
-        offices: member.offices.clone(),
-        all_offices,
-        networks: member.networks.clone(),
-        denied,
-    })
+        }),
+    }
 }
 
-/// Deny overrides that take effect (a plan's always-on permission cannot be denied).
-fn denials(team: &Team, catalog: &Catalog, member: &Member) -> BTreeMap<Permission, Source> {
-    let always_on = catalog.always_on_set(&team.plan);
-    member
-        .overrides
-        .iter()
-        .filter(|(p, o)| {
-            o.state == Toggle::Deny
-                && catalog
-                    .id(p.as_str())
-                    .is_some_and(|id| !always_on.contains(id))
-        })
-        .map(|(p, o)| {
-            (
-                p.clone(),
-                Source::Override {
-                    by: o.by,
-                    at: o.at,
-                    position: o.position,
-                },
-            )
-        })
-        .collect()
-}
-
-/// Resolves every scoped area: the explicit scope if still offered, else the
-/// default, lifted to `all` while the lifting permission is held; on a plan with
-/// at most one office (Jetbuilt Lite) there are no offices to keep apart, so the
-/// `offices` scope restricts nothing there. Also says whether the member belongs
-/// to every office (holds the permission that lifts the `offices` scope).
-pub fn resolve_scopes(
-    team: &Team,
-    catalog: &Catalog,
+/// Resolves every area's scope, by index in the catalog document: the explicit
+/// scope if still offered, else the default, lifted to `all` while the lifting
+/// permission is held; on a plan with at most one office (Jetbuilt Lite) there
+/// are no offices to keep apart, so the `offices` scope restricts nothing there.
+/// Also says whether the member belongs to every office (holds the permission
+/// that lifts the `offices` scope).
+pub fn area_scopes(
+    v: &Vocabulary<'_>,
     member: &Member,
     held: &PermSet,
-) -> (BTreeMap<String, Scope>, bool) {
+) -> (Box<[Option<Scope>]>, bool) {
+    let catalog = v.catalog;
     let holds = |p: &Permission| catalog.id(p.as_str()).is_some_and(|id| held.contains(id));
     let single_office = catalog
-        .plan(&team.plan)
+        .plan(v.plan)
         .and_then(|p| p.max_offices)
         .is_some_and(|max| max <= 1);
-    let mut scopes = BTreeMap::new();
-    for (area, doc) in catalog.scoped_areas() {
-        let mut scope = member
-            .scopes
-            .get(area)
-            .copied()
-            .filter(|s| doc.options.contains(s))
-            .unwrap_or(doc.default);
-        if doc.lifted_by.get(&scope).is_some_and(holds) {
-            scope = Scope::All;
-        }
-        if single_office && scope == Scope::Offices {
-            scope = Scope::All;
-        }
-        scopes.insert(area.to_owned(), scope);
-    }
+    let scopes = catalog
+        .doc()
+        .areas
+        .iter()
+        .map(|area| {
+            let doc = area.scope.as_ref()?;
+            let mut scope = member
+                .scopes
+                .get(&area.key)
+                .copied()
+                .filter(|s| doc.options.contains(s))
+                .unwrap_or(doc.default);
+            if doc.lifted_by.get(&scope).is_some_and(holds) {
+                scope = Scope::All;
+            }
+            if single_office && scope == Scope::Offices {
+                scope = Scope::All;
+            }
+            Some(scope)
+        })
+        .collect();
     let all_offices = catalog
         .lifting_permission(Scope::Offices)
         .is_some_and(holds);

@@ -19,10 +19,12 @@ use ipnet::IpNet;
 use rollcall_events::OfficeId;
 use rollcall_events::catalog::Scope;
 
-use crate::access::effective::{resolve_scopes, resolve_set};
+use std::net::IpAddr;
+
+use crate::access::effective::{area_scopes, resolve_set};
 use crate::access::{PermId, PermSet};
 use crate::catalog::Catalog;
-use crate::team::{Member, MemberStatus, Team};
+use crate::team::{Member, MemberStatus, Vocabulary};
 
 /// How far a permission reaches within its area.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +81,16 @@ impl Networks {
             Networks::Anywhere
         } else {
             Networks::Only(cidrs.iter().filter_map(|c| c.parse().ok()).collect())
+        }
+    }
+
+    /// May a member with these networks act from `ip`? Anywhere admits every
+    /// address and an unknown one; a list admits only addresses inside it.
+    pub fn admits(&self, ip: Option<IpAddr>) -> bool {
+        match (self, ip) {
+            (Networks::Anywhere, _) => true,
+            (Networks::Only(_), None) => false,
+            (Networks::Only(nets), Some(ip)) => nets.iter().any(|n| n.contains(&ip)),
         }
     }
 
@@ -171,19 +183,17 @@ impl Entitlement {
     }
 }
 
-/// The member's entitlement in `team`.
-pub fn entitlement(team: &Team, catalog: &Catalog, member: &Member) -> Entitlement {
+/// The member's entitlement under `v`.
+pub fn entitlement(v: &Vocabulary<'_>, member: &Member) -> Entitlement {
     if !matches!(member.status, MemberStatus::Active | MemberStatus::Invited) {
         return Entitlement::none();
     }
-    let held = resolve_set(team, catalog, member);
-    let (scopes, all_offices) = resolve_scopes(team, catalog, member, &held);
+    let held = resolve_set(v, member);
+    let (scopes, all_offices) = area_scopes(v, member, &held);
     let offices: BTreeSet<OfficeId> = member.offices.iter().cloned().collect();
-    let extents = catalog
-        .doc()
-        .areas
+    let extents = scopes
         .iter()
-        .map(|area| match scopes.get(&area.key) {
+        .map(|scope| match scope {
             None | Some(Scope::All) => Extent::All,
             Some(Scope::Assigned) => Extent::Assigned,
             Some(Scope::Offices) if all_offices => Extent::All,

@@ -8,9 +8,12 @@ mod effective;
 mod grant;
 mod set;
 
-pub use check::{CheckOutcome, CheckRequest, Denial, Resource, check, check_effective};
+pub use check::{
+    CheckOutcome, CheckRequest, Denial, Resource, Verdict, check, explain, judge, unknown_user,
+};
 pub use effective::{
-    Effective, Source, effective, member_roles, resolve_scopes, resolve_set, sources_of,
+    Effective, MemberAccess, Source, area_scopes, deny_source, effective, effective_from,
+    effective_of, member_access, member_roles, resolve_set, sources_of,
 };
 pub use grant::{Entitlement, Extent, Networks, entitlement};
 pub use set::{PermId, PermSet};

@@ -15,7 +15,6 @@
 //!   plan needs the catalog's billing permission.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use rollcall_events::{
     Actor, Event, InvitationId, MemberKind, Permission, RoleKey, Toggle, UserId,
@@ -83,6 +82,16 @@ struct Decider<'a> {
     team: &'a Team,
     catalog: &'a Catalog,
     ctx: &'a Context,
+}
+
+impl<'a> Decider<'a> {
+    fn vocabulary(&self) -> crate::team::Vocabulary<'a> {
+        crate::team::Vocabulary {
+            catalog: self.catalog,
+            roles: &self.team.roles,
+            plan: &self.team.plan,
+        }
+    }
 }
 
 fn fold_meta(team: &Team, ctx: &Context) -> FoldMeta {
@@ -371,11 +380,13 @@ impl Decider<'_> {
         } else {
             self.preview_members(&affected, event)
         };
-        let Some(catalog) = next.catalog() else {
+        let Some(next_vocabulary) = next.vocabulary() else {
             return Ok(());
         };
+        let catalog = next_vocabulary.catalog;
+        let vocabulary = self.vocabulary();
         let held = match self.team.member(actor) {
-            Some(m) if m.status == MemberStatus::Active => entitlement(self.team, self.catalog, m),
+            Some(m) if m.status == MemberStatus::Active => entitlement(&vocabulary, m),
             _ => Entitlement::none(),
         };
         for user in affected {
@@ -385,9 +396,9 @@ impl Decider<'_> {
             let before = self
                 .team
                 .member(user)
-                .map(|m| entitlement(self.team, self.catalog, m))
+                .map(|m| entitlement(&vocabulary, m))
                 .unwrap_or_default();
-            let after = entitlement(&next, catalog, after);
+            let after = entitlement(&next_vocabulary, after);
             let beyond = before
                 .gains(catalog, &after)
                 .filter(|id| !held.covers(catalog, &after, *id))
@@ -442,19 +453,6 @@ impl Decider<'_> {
             admins: vec![target],
         })
     }
-}
-
-/// Does an allowed-network list admit this address? An empty list admits any,
-/// and a non-empty one admits no unknown address.
-pub(crate) fn network_allows(networks: &[String], ip: Option<IpAddr>) -> bool {
-    if networks.is_empty() {
-        return true;
-    }
-    let Some(ip) = ip else { return false };
-    networks
-        .iter()
-        .filter_map(|n| n.parse::<ipnet::IpNet>().ok())
-        .any(|n| n.contains(&ip))
 }
 
 /// The fields of `InviteUser`, borrowed.

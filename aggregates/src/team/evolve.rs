@@ -59,19 +59,18 @@ fn builtin_roles(doc: &CatalogDoc) -> impl Iterator<Item = (rollcall_events::Rol
 
 fn with_member(mut team: Team, user_id: UserId, f: impl FnOnce(&mut Member)) -> Team {
     if let Some(m) = team.members.get_mut(&user_id) {
-        f(m);
+        f(Arc::make_mut(m));
     }
     team
 }
 
 /// Inserts (or replaces) a member and indexes it.
 fn put_member(mut team: Team, member: Member) -> Team {
-    if let Some(old) = team.members.get(&member.user_id) {
-        let old = old.clone();
+    if let Some(old) = team.members.get(&member.user_id).cloned() {
         team.lookup_mut().release_email(&old);
     }
     team.lookup_mut().add(&member);
-    team.members.insert(member.user_id, member);
+    team.members.insert(member.user_id, Arc::new(member));
     team
 }
 

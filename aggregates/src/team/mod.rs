@@ -13,8 +13,7 @@ mod state;
 
 pub use command::{Command, Context};
 pub use decide::decide;
-pub(crate) use decide::network_allows;
 pub use error::DomainError;
 pub use evolve::evolve;
 pub use reach::{AccessReach, access_reach};
-pub use state::{Invitation, Member, MemberStatus, Override, Role, Team, TeamParts};
+pub use state::{Invitation, Member, MemberStatus, Override, Role, Team, TeamParts, Vocabulary};

@@ -25,7 +25,10 @@ pub struct Team {
     pub plan: String,
     /// Built-in roles (from the catalog) and the tenant's custom roles.
     pub roles: BTreeMap<RoleKey, Role>,
-    pub members: BTreeMap<UserId, Member>,
+    /// Shared, so a snapshot of the team (the read side's index) holds the same
+    /// members without copying them; `evolve` copies only a member it changes
+    /// while someone else still holds it.
+    pub members: BTreeMap<UserId, Arc<Member>>,
     /// Of the last event folded.
     pub tenant_seq: u64,
     /// Hash of the last event folded (`GENESIS_HASH` when none).
@@ -83,7 +86,7 @@ pub struct TeamParts {
     pub catalog_version: u32,
     pub plan: String,
     pub roles: BTreeMap<RoleKey, Role>,
-    pub members: BTreeMap<UserId, Member>,
+    pub members: BTreeMap<UserId, Arc<Member>>,
     pub tenant_seq: u64,
     pub head_hash: String,
     pub position: u64,
@@ -92,7 +95,7 @@ pub struct TeamParts {
 impl From<TeamParts> for Team {
     fn from(p: TeamParts) -> Team {
         Team {
-            lookup: Lookup::of(p.members.values()),
+            lookup: Lookup::of(p.members.values().map(|m| &**m)),
             tenant_id: p.tenant_id,
             name: p.name,
             catalog: p.catalog,
@@ -229,20 +232,29 @@ impl Team {
     }
 
     pub fn member(&self, id: UserId) -> Option<&Member> {
-        self.members.get(&id)
+        self.members.get(&id).map(|m| &**m)
     }
 
     /// The member with this email (normalised first); canceled invitations free
     /// their email, so they are ignored.
     pub fn member_by_email(&self, email: &str) -> Option<&Member> {
         let id = self.lookup.emails.get(&normalise_email(email))?;
-        self.members.get(id)
+        self.members.get(id).map(|m| &**m)
     }
 
     /// The member an invitation was sent to.
     pub fn invitee(&self, invitation: InvitationId) -> Option<&Member> {
         let id = self.lookup.invitations.get(&invitation)?;
-        self.members.get(id)
+        self.members.get(id).map(|m| &**m)
+    }
+
+    /// What access in this team is resolved against, once there is a catalog.
+    pub fn vocabulary(&self) -> Option<Vocabulary<'_>> {
+        Some(Vocabulary {
+            catalog: self.catalog()?,
+            roles: &self.roles,
+            plan: &self.plan,
+        })
     }
 
     /// The stored fields, for persisting the state ([`TeamParts`] rebuilds it).
@@ -267,22 +279,17 @@ impl Team {
 
     /// Active and effectively holding the catalog's team permission.
     pub fn is_admin(&self, id: UserId) -> bool {
-        let (Some(member), Some(catalog)) = (self.members.get(&id), self.catalog()) else {
-            return false;
-        };
-        member.status == MemberStatus::Active
-            && catalog
-                .team_permission()
-                .is_some_and(|team| resolve_set(self, catalog, member).contains(team))
+        self.catalog()
+            .and_then(|c| c.team_permission())
+            .is_some_and(|team| self.holds(id, team))
     }
 
     /// Active and effectively holding `permission` (by id).
     pub fn holds(&self, id: UserId, permission: crate::access::PermId) -> bool {
-        let (Some(member), Some(catalog)) = (self.members.get(&id), self.catalog()) else {
+        let (Some(member), Some(v)) = (self.member(id), self.vocabulary()) else {
             return false;
         };
-        member.status == MemberStatus::Active
-            && resolve_set(self, catalog, member).contains(permission)
+        member.status == MemberStatus::Active && resolve_set(&v, member).contains(permission)
     }
 
     pub fn active_admins(&self) -> Vec<UserId> {
@@ -292,6 +299,16 @@ impl Team {
             .filter(|id| self.is_admin(*id))
             .collect()
     }
+}
+
+/// What a member's access is resolved against: the catalog, the tenant's roles
+/// and its plan. A team lends one ([`Team::vocabulary`]); the read side's index
+/// keeps its own copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Vocabulary<'a> {
+    pub catalog: &'a Catalog,
+    pub roles: &'a BTreeMap<RoleKey, Role>,
+    pub plan: &'a str,
 }
 
 /// Trimmed and lower-cased, the one form emails are compared and stored in.

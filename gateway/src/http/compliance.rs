@@ -19,7 +19,7 @@ use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::problem::ApiError;
-use crate::views::EffectivePermission;
+use rollcall_projections::EffectivePermission;
 
 /// A member's effective permissions as they were at `at`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -116,7 +116,7 @@ pub async fn effective_permissions_as_of(
             .permissions
             .into_iter()
             .map(|(permission, sources)| EffectivePermission {
-                permission,
+                permission: permission.to_string(),
                 sources,
             })
             .collect(),

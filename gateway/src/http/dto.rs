@@ -177,11 +177,22 @@ pub struct CheckBody {
     pub source_ip: Option<IpAddr>,
 }
 
+/// How fresh a read must be: `full` reads at the log's head (one round trip to
+/// the log); absent, the read side answers as it is (its position is in
+/// `X-Rollcall-Position`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Consistency {
+    Full,
+}
+
 /// `min_position`: wait (bounded) until the read side has folded this position.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MinPosition {
     pub min_position: Option<u64>,
+    /// `full`: wait until the read side reached the log's head.
+    pub consistency: Option<Consistency>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -190,6 +201,8 @@ pub struct UsersQuery {
     /// `invited`, `active`, `deactivated` or `canceled`.
     pub status: Option<String>,
     pub min_position: Option<u64>,
+    /// `full`: wait until the read side reached the log's head.
+    pub consistency: Option<Consistency>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -213,6 +226,8 @@ pub struct AuditParams {
     /// At most 1000; default 100.
     pub limit: Option<usize>,
     pub min_position: Option<u64>,
+    /// `full`: wait until the read side reached the log's head.
+    pub consistency: Option<Consistency>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -221,6 +236,8 @@ pub struct AtQuery {
     /// RFC 3339 instant; now when absent.
     pub at: Option<DateTime<Utc>>,
     pub min_position: Option<u64>,
+    /// `full`: wait until the read side reached the log's head.
+    pub consistency: Option<Consistency>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -275,4 +292,22 @@ pub struct Health {
     pub status: String,
     pub position: u64,
     pub head: Option<u64>,
+}
+
+/// The answer of `POST /check`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckAnswer {
+    pub allowed: bool,
+    pub reason: String,
+    /// Why the permission is held (empty when denied).
+    #[schema(value_type = Vec<Object>)]
+    pub sources: Vec<rollcall_aggregates::Source>,
+    /// Position of the read side the answer was computed at.
+    pub position: u64,
+    /// `no-grant`, `overridden`, `scope-excluded`, `network-not-allowed`,
+    /// `network-unknown`, `not-active`, `unknown-user`, `unknown-permission`, when
+    /// denied.
+    pub denial: Option<String>,
+    /// The scope that applied, for scoped areas.
+    pub scope: Option<String>,
 }

@@ -29,11 +29,24 @@ use tracing::Level;
 
 pub use extract::parse_json;
 
+use rollcall_projections::Projections;
+
 use crate::auth::{Access, Need, Principal, Secrets, TokenPolicy, admit, screen};
 use crate::limits::{RateLimit, RateLimits, StreamSlots};
 use crate::problem::{ApiError, PROBLEM_JSON};
-use crate::read::ReadModel;
 use crate::service::CommandService;
+
+/// The member a token names (none for the operator).
+fn principal_user(principal: &Principal) -> rollcall_events::UserId {
+    match principal {
+        Principal::Token { user, .. } => *user,
+        Principal::Operator => rollcall_events::UserId::from_u128(0),
+    }
+}
+
+/// How long a read behind its `min_position` waits for the log's head, to tell a
+/// position that is coming from one that does not exist.
+const HEAD_WAIT: Duration = Duration::from_millis(500);
 
 /// Header carrying the read side's position on every answer.
 pub const POSITION_HEADER: &str = "x-rollcall-position";
@@ -92,7 +105,7 @@ impl Default for HttpConfig {
 
 struct Inner {
     service: Arc<CommandService>,
-    read: Arc<dyn ReadModel>,
+    read: Projections,
     secrets: Secrets,
     config: HttpConfig,
     metrics: PrometheusHandle,
@@ -118,7 +131,7 @@ pub struct AppState(Arc<Inner>);
 impl AppState {
     pub fn new(
         service: Arc<CommandService>,
-        read: Arc<dyn ReadModel>,
+        read: Projections,
         secrets: Secrets,
         config: HttpConfig,
     ) -> AppState {
@@ -193,14 +206,18 @@ impl AppState {
         &self.0.service
     }
 
-    pub fn read(&self) -> &dyn ReadModel {
-        self.0.read.as_ref()
+    /// The read side: the access index and the views.
+    pub fn read(&self) -> &Projections {
+        &self.0.read
     }
 
     /// Admits the caller to `tenant` for what a route `need`s: first the token's
     /// own tenant and scope (nothing about the tenant is looked up for a token of
-    /// another tenant), then its member, judged on the tenant's state in the log,
-    /// so a deactivation takes effect with the very next request.
+    /// another tenant), then its member, from the read side's index — no call into
+    /// the command side. A gateway answers a command only once its own read side
+    /// has applied the event, so on one gateway a deactivation takes effect with
+    /// the very next request; another gateway sees it within its projector's lag,
+    /// or at once with `min_position` or `consistency=full`.
     pub async fn admit(
         &self,
         principal: Principal,
@@ -208,31 +225,65 @@ impl AppState {
         need: Need,
     ) -> Result<Access, ApiError> {
         screen(&principal, tenant, need)?;
-        if principal == Principal::Operator {
-            return admit(principal, &Default::default());
+        let view = self.0.read.view();
+        // A tenant whose catalog does not compile answers nothing; only the
+        // operator's commands (defining a catalog that does) go through.
+        let repair = matches!(principal, Principal::Operator) && need == Need::Admin;
+        if let Some(reason) = view.tenant(tenant).and_then(|i| i.unavailable.as_deref())
+            && !repair
+        {
+            return Err(ApiError::unavailable(reason));
         }
-        self.0
-            .service
-            .with_team(tenant, |team| admit(principal, team))
-            .await?
+        let member = view.admission(tenant, principal_user(&principal));
+        admit(principal, member)
     }
 
-    /// Waits for the read side to reach `min_position`, bounded; 503 when it does not.
+    /// Settles how fresh a read must be: at least `min_position`, and with
+    /// `consistency=full` the log's head (one round trip to the log).
+    pub async fn settle(
+        &self,
+        min_position: Option<u64>,
+        consistency: Option<dto::Consistency>,
+    ) -> Result<(), ApiError> {
+        let head = match consistency {
+            Some(dto::Consistency::Full) => {
+                Some(self.0.service.log().head().await.map_err(|e| {
+                    ApiError::unavailable(format!("the log's head cannot be read: {e}"))
+                })?)
+            }
+            None => None,
+        };
+        self.wait_for(min_position.max(head)).await
+    }
+
+    /// Waits for the read side to reach `min_position`, bounded; 503 when it does
+    /// not. A position past the log's head is answered 503 at once, without
+    /// holding the request for the wait: it names no event yet.
     pub async fn wait_for(&self, min_position: Option<u64>) -> Result<(), ApiError> {
         let Some(position) = min_position else {
             return Ok(());
         };
-        if self
+        if self.0.read.position() >= position {
+            return Ok(());
+        }
+        let head = tokio::time::timeout(HEAD_WAIT, self.0.service.log().head()).await;
+        if let Ok(Ok(head)) = head
+            && position > head
+        {
+            return Err(ApiError::unavailable(format!(
+                "min_position {position} is past the log's head ({head}): no such event yet"
+            )));
+        }
+        match self
             .0
             .read
             .wait_for(position, self.0.config.query_wait)
             .await
         {
-            Ok(())
-        } else {
-            Err(ApiError::unavailable(format!(
+            Ok(_) => Ok(()),
+            Err(_) => Err(ApiError::unavailable(format!(
                 "the read side has not reached position {position} yet"
-            )))
+            ))),
         }
     }
 }

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use crate::http::compliance::{self, CheckpointList, EffectiveAsOf};
 use crate::http::dto::*;
 use crate::http::{commands, events, ops, queries};
-use crate::views::*;
+use rollcall_projections::*;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,7 +55,7 @@ use crate::views::*;
         OfficesRequest, NetworksRequest, ProfileRequest, DeactivateRequest, LoginRequest, ResourceRequest,
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
         EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
-        AccessDeltaAnswer, EffectiveAsOf, CheckpointList, PlatformsAnswer, Membership,
+        AccessDelta, EffectiveAsOf, CheckpointList, PlatformsAnswer, Membership,
         MembershipList,
     )),
     modifiers(&Bearer),

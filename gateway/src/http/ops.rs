@@ -80,7 +80,8 @@ pub async fn metrics(
         let lag = head.saturating_sub(state.read().position());
         metrics::gauge!("rollcall_projection_lag").set(lag as f64);
     }
-    metrics::gauge!("rollcall_projection_quarantined").set(state.read().quarantined() as f64);
+    metrics::gauge!("rollcall_projection_quarantined")
+        .set(state.read().quarantined().map_or(0, |q| q.len()) as f64);
     let mut response = (StatusCode::OK, state.0.metrics.render()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -1,4 +1,6 @@
-//! Query handlers: admit, wait for `min_position` (read your writes), read.
+//! Query handlers: settle how fresh the read must be (`min_position`,
+//! `consistency=full`), admit, and answer from the read side's index — nothing
+//! here calls the command side.
 
 use axum::Json;
 use axum::extract::State;
@@ -6,19 +8,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rollcall_aggregates::{CheckRequest, MemberStatus, Resource};
 use rollcall_events::{Actor, OfficeId, Permission, TenantId, UserId};
+use rollcall_projections::{
+    AuditPage, AuditQuery, CatalogAnswer, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, MembershipList,
+    PlatformsAnswer, UserDetail, UserList,
+};
 
 use crate::auth::{Need, Principal};
 use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::problem::ApiError;
-use crate::views::{
-    AuditPage, AuditQuery, CatalogAnswer, CheckAnswer, MembershipList, PlatformsAnswer, UserDetail,
-    UserList,
-};
-
-const DEFAULT_AUDIT_LIMIT: usize = 100;
-const MAX_AUDIT_LIMIT: usize = 1000;
 
 fn tenant_not_found() -> ApiError {
     ApiError::not_found("tenant not found")
@@ -34,15 +33,10 @@ pub async fn catalog(
     ApiPath(tenant): ApiPath<TenantId>,
     ApiQuery(q): ApiQuery<MinPosition>,
 ) -> Result<Response, ApiError> {
+    state.settle(q.min_position, q.consistency).await?;
     state.admit(principal, tenant, Need::Read).await?;
-    state.wait_for(q.min_position).await?;
-    let view = state
-        .read()
-        .catalog(tenant)
-        .await?
-        .ok_or_else(tenant_not_found)?;
-    let response = Json(view).into_response();
-    Ok(response)
+    let view = state.read().catalog(tenant).ok_or_else(tenant_not_found)?;
+    Ok(Json(view).into_response())
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{t}/users", tag = "users",
@@ -68,13 +62,12 @@ pub async fn users(
             ));
         }
     };
+    state.settle(q.min_position, q.consistency).await?;
     let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
-    state.wait_for(q.min_position).await?;
     let list = state
         .read()
         .users(tenant, status)
-        .await?
         .ok_or_else(tenant_not_found)?;
     Ok(Json(list))
 }
@@ -89,13 +82,12 @@ pub async fn user(
     ApiPath((tenant, user)): ApiPath<(TenantId, UserId)>,
     ApiQuery(q): ApiQuery<MinPosition>,
 ) -> Result<Json<UserDetail>, ApiError> {
+    state.settle(q.min_position, q.consistency).await?;
     let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_self_or_team(user)?;
-    state.wait_for(q.min_position).await?;
     let detail = state
         .read()
         .user(tenant, user)
-        .await?
         .ok_or_else(|| ApiError::not_found("member not found"))?;
     Ok(Json(detail))
 }
@@ -110,17 +102,19 @@ pub async fn platforms(
     ApiPath(tenant): ApiPath<TenantId>,
     ApiQuery(q): ApiQuery<MinPosition>,
 ) -> Result<Json<PlatformsAnswer>, ApiError> {
+    state.settle(q.min_position, q.consistency).await?;
     let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
-    state.wait_for(q.min_position).await?;
     let answer = state
         .read()
         .platforms(tenant)
-        .await?
         .ok_or_else(tenant_not_found)?;
     Ok(Json(answer))
 }
 
+/// May `user_id` do `permission` on `resource`, from `source_ip`? Answered from
+/// the read side's index: a bit-set lookup that allocates nothing; the sentence
+/// and the sources are written only for the answer.
 #[utoipa::path(post, path = "/v1/tenants/{t}/check", tag = "check",
     params(("t" = String, Path, format = Uuid), MinPosition),
     request_body = CheckBody,
@@ -133,9 +127,9 @@ pub async fn check(
     ApiQuery(q): ApiQuery<MinPosition>,
     JsonBody(body): JsonBody<CheckBody>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
+    state.settle(q.min_position, q.consistency).await?;
     let access = state.admit(principal, tenant, Need::Check).await?;
     access.require_check(body.user_id)?;
-    state.wait_for(q.min_position).await?;
     let request = CheckRequest {
         user_id: body.user_id,
         permission: Permission::new(body.permission),
@@ -145,24 +139,16 @@ pub async fn check(
         },
         source_ip: body.source_ip,
     };
-    let position = state.read().position();
-    let outcome = state
-        .read()
-        .check(tenant, &request)
-        .await?
-        .ok_or_else(tenant_not_found)?;
+    let view = state.read().view();
+    let outcome = view.check(tenant, &request).ok_or_else(tenant_not_found)?;
     let outcome_label = if outcome.allowed { "allowed" } else { "denied" };
     metrics::counter!("rollcall_checks_total", "outcome" => outcome_label).increment(1);
     Ok(Json(CheckAnswer {
         allowed: outcome.allowed,
         reason: outcome.reason,
         sources: outcome.sources,
-        position,
-        denial: outcome.denial.and_then(|d| {
-            serde_json::to_value(d)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-        }),
+        position: view.position,
+        denial: outcome.denial.map(|d| d.as_str().to_owned()),
         scope: outcome.scope.map(|s| s.as_str().to_owned()),
     }))
 }
@@ -198,13 +184,19 @@ pub async fn audit(
                 .clamp(1, MAX_AUDIT_LIMIT),
         ),
     };
+    state.settle(q.min_position, q.consistency).await?;
     let access = state.admit(principal, tenant, Need::Read).await?;
     access.require_team_view()?;
-    state.wait_for(q.min_position).await?;
     let page = state
         .read()
         .audit(tenant, &query)
-        .await?
+        .map_err(|e| match e {
+            rollcall_projections::ProjectionError::InvalidCursor { .. }
+            | rollcall_projections::ProjectionError::InvalidLimit { .. } => {
+                ApiError::validation(StatusCode::BAD_REQUEST, e.to_string())
+            }
+            other => ApiError::internal(other.to_string()),
+        })?
         .ok_or_else(tenant_not_found)?;
     Ok(Json(page))
 }
@@ -215,6 +207,8 @@ pub struct MembershipsQuery {
     /// The person's email (compared normalised: trimmed, lower-case).
     pub email: String,
     pub min_position: Option<u64>,
+    /// `full`: wait until the read side reached the log's head.
+    pub consistency: Option<Consistency>,
 }
 
 /// The accounts one person belongs to, for the operator's sign-in flow (Jet Hub:
@@ -235,8 +229,8 @@ pub async fn memberships(
             "only the operator looks across tenants",
         ));
     }
-    state.wait_for(q.min_position).await?;
+    state.settle(q.min_position, q.consistency).await?;
     let email = q.email.trim().to_lowercase();
-    let memberships = state.read().memberships(&email).await?;
+    let memberships = state.read().memberships(&email);
     Ok(Json(MembershipList { email, memberships }))
 }

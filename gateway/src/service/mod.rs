@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use rollcall_aggregates::{Command, Context, DomainError, Team, decide};
+use rollcall_aggregates::{Command, Context, DomainError, decide};
 use rollcall_events::{
     Actor, Event, EventId, EventLog, EventMeta, LogError, RawEnvelope, TenantId,
 };
@@ -148,30 +148,6 @@ impl CommandService {
         Ok(())
     }
 
-    /// The tenant's Team, up to date with the log (an empty Team for an unknown tenant).
-    pub async fn team(&self, tenant: TenantId) -> Result<Team, ServiceError> {
-        self.with_team(tenant, Team::clone).await
-    }
-
-    /// Runs `f` on the tenant's Team, up to date with the log, without copying it.
-    pub async fn with_team<T>(
-        &self,
-        tenant: TenantId,
-        f: impl FnOnce(&Team) -> T,
-    ) -> Result<T, ServiceError> {
-        // The head is asked before taking the tenant's lock, so concurrent readers
-        // (every request is admitted through here) only queue when there is
-        // something to fold. A tenant the log does not hold gets no state kept.
-        let head = self.log.tenant_head(tenant).await?;
-        if head == 0 {
-            return Ok(f(&Team::default()));
-        }
-        let slot = self.slot(tenant);
-        let mut state = slot.lock().await;
-        self.catch_up_to(tenant, &mut state, head).await?;
-        Ok(f(&state.team))
-    }
-
     /// Decides and appends one command. `CreateTenant` must name `tenant`.
     pub async fn execute(
         &self,
@@ -211,8 +187,16 @@ impl CommandService {
 
         let slot = self.slot(tenant);
         let mut state = slot.lock().await;
+        // A tenant this gateway has folded is decided on its cached state at once:
+        // an append on a stale state is refused by the log (the tenant moved on)
+        // and decided again after catching up, so a write costs one round trip.
+        // A refusal is only answered once the state is known to be the log's.
+        let mut fresh = false;
         for _ in 0..MAX_ATTEMPTS {
-            self.catch_up(tenant, &mut state).await?;
+            if !fresh && (state.team.tenant_seq == 0 || state.keys_may_be_stale(&meta)) {
+                self.catch_up(tenant, &mut state).await?;
+                fresh = true;
+            }
             if let Some(key) = meta.idempotency_key.as_deref()
                 && let Some(first) = state.answer_for(key, meta.now)
             {
@@ -220,6 +204,11 @@ impl CommandService {
             }
             let event = match decide(&state.team, &command, &ctx) {
                 Ok(event) => event,
+                Err(_) if !fresh => {
+                    self.catch_up(tenant, &mut state).await?;
+                    fresh = true;
+                    continue;
+                }
                 Err(DomainError::Unchanged { .. }) => {
                     return Ok(Outcome::Unchanged {
                         position: state.team.position,
@@ -275,6 +264,8 @@ impl CommandService {
                 }
                 Err(LogError::Conflict { .. }) => {
                     tracing::debug!(%tenant, expected, "append conflict; deciding again");
+                    self.catch_up(tenant, &mut state).await?;
+                    fresh = true;
                     continue;
                 }
                 Err(e) => return Err(e.into()),

@@ -20,7 +20,6 @@ use rollcall_events::{
 use rollcall_gateway::auth::{MintOptions, Secrets, mint_jwt};
 use rollcall_gateway::http::{AppState, HttpConfig, router};
 use rollcall_gateway::invite_token;
-use rollcall_gateway::read::{ProjectionsRead, ReadModel};
 use rollcall_gateway::service::CommandService;
 use rollcall_projections::{Projections, ProjectorHandle};
 use serde_json::{Value, json};
@@ -162,7 +161,7 @@ pub struct Harness {
     pub app: Router,
     pub state: AppState,
     pub log: Arc<FlakyLog>,
-    pub read: Arc<ProjectionsRead>,
+    pub read: Projections,
     pub secrets: Secrets,
     _projector: ProjectorHandle,
     _dir: TempDir,
@@ -202,14 +201,9 @@ impl Harness {
         let db = sled::open(dir.path().join("projections")).expect("projections db");
         let projections = Projections::open(db).expect("projections");
         let projector = projections.spawn(log.clone());
-        let read = Arc::new(ProjectionsRead::new(projections));
+        let read = projections;
         let service = Arc::new(CommandService::new(log.clone()));
-        let state = AppState::new(
-            service,
-            read.clone() as Arc<dyn ReadModel>,
-            secrets(),
-            config,
-        );
+        let state = AppState::new(service, read.clone(), secrets(), config);
         Harness {
             app: router(state.clone()),
             state,
@@ -443,6 +437,9 @@ impl Harness {
 impl Harness {
     /// Waits for the in-memory read model to reach `position`.
     pub async fn read_wait(&self, position: u64) -> bool {
-        self.read.wait_for(position, Duration::from_secs(5)).await
+        self.read
+            .wait_for(position, Duration::from_secs(5))
+            .await
+            .is_ok()
     }
 }

@@ -140,7 +140,10 @@ impl Decider<'_> {
         let Some(member) = next.member(user_id) else {
             return Ok(());
         };
-        let held = resolve_set(next, self.catalog, member);
+        let Some(v) = next.vocabulary() else {
+            return Ok(());
+        };
+        let held = resolve_set(&v, member);
         let holds = |p: &Permission| {
             self.catalog
                 .id(p.as_str())

@@ -10,11 +10,11 @@ use rollcall_events::{
     UserLoggedIn, UserReactivated,
 };
 
-use crate::access::{resolve_scopes, resolve_set};
+use crate::access::{Networks, area_scopes, resolve_set};
 use crate::limits;
 use crate::team::{DomainError, MemberStatus};
 
-use super::{Decider, Decision, network_allows};
+use super::{Decider, Decision};
 
 impl Decider<'_> {
     pub(super) fn change_roles(&self, user_id: UserId, roles: &[RoleKey]) -> Decision {
@@ -158,8 +158,9 @@ impl Decider<'_> {
         if m.status == MemberStatus::Active
             && let Some(lift) = self.catalog.lifting_permission(Scope::Offices)
         {
-            let held = resolve_set(self.team, self.catalog, m);
-            let (_, all_offices) = resolve_scopes(self.team, self.catalog, m, &held);
+            let v = self.vocabulary();
+            let held = resolve_set(&v, m);
+            let (_, all_offices) = area_scopes(&v, m, &held);
             if all_offices && m.offices.iter().any(|o| !to.contains(o)) {
                 return Err(DomainError::AllOffices {
                     user_id,
@@ -282,7 +283,7 @@ impl Decider<'_> {
                 status: m.status,
             });
         }
-        if !network_allows(&m.networks, source_ip) {
+        if !Networks::of(&m.networks).admits(source_ip) {
             return Err(DomainError::NetworkNotAllowed {
                 user_id,
                 ip: source_ip.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string()),

@@ -180,7 +180,22 @@ pub(super) async fn execute(
         now: Utc::now(),
         event_id: fresh::event_id(),
     };
-    let response = match state.service().execute(tenant, command, meta).await? {
+    let outcome = state.service().execute(tenant, command, meta).await?;
+    // Answered once this gateway's own read side holds the event, so the caller's
+    // next request here — an admission, a check, a query — sees it.
+    let position = match &outcome {
+        Outcome::Executed(e) | Outcome::Replayed(e) => e.position,
+        Outcome::Unchanged { position } => *position,
+    };
+    if state
+        .read()
+        .wait_for(position, state.config().query_wait)
+        .await
+        .is_err()
+    {
+        tracing::warn!(position, "the read side lags behind a command it answers");
+    }
+    let response = match outcome {
         Outcome::Executed(e) => (created, Json(answer(&e))).into_response(),
         Outcome::Replayed(e) => {
             let mut r = (created, Json(answer(&e))).into_response();

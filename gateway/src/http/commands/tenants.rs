@@ -64,7 +64,7 @@ pub async fn define_catalog(
         other => other,
     };
     if let Value::Object(map) = &mut doc {
-        for extra in crate::views::CATALOG_ANSWER_EXTRAS {
+        for extra in rollcall_projections::CATALOG_ANSWER_EXTRAS {
             map.remove(extra);
         }
     }
