@@ -5,10 +5,11 @@
 //! Each event is `id: <position>`, `event: <type name>` (`user.invited`),
 //! `data: <the stored envelope as JSON>`. A client that reconnects sends
 //! `Last-Event-ID` and resumes right after it; a fresh one may pass
-//! `?from_position=`. Catch-up reads the tenant's own stream (cheap on JetStream,
-//! where it is one subject), then the live part follows the global log from the
-//! head seen before catch-up, filtered to the tenant and skipping what catch-up
-//! already sent.
+//! `?from_position=`. Catch-up reads the log (the tenant's own stream for a fresh
+//! client, the global log after `Last-Event-ID` for a reconnect), then the live
+//! part takes the batches the read side applies — decoded once per process, not
+//! once per stream — filtered to the tenant and skipping what catch-up already
+//! sent. A stream that falls behind the read side catches up from the log again.
 //!
 //! The stream follows its member: before each event it sends, and at every
 //! keep-alive tick, it admits the caller again. When the member was deactivated,
@@ -23,6 +24,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
 use futures::{Stream, StreamExt};
 use rollcall_events::{LogError, RawEnvelope, TenantId};
+use tokio::sync::broadcast;
 
 use crate::auth::{Need, Principal};
 use crate::http::AppState;
@@ -88,7 +90,9 @@ async fn still_admitted(
     match state.admit(principal.clone(), tenant, Need::Events).await {
         Ok(access) if access.require_events().is_ok() => None,
         Ok(_) => Some("the member no longer holds the right to read the stream"),
-        Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => None,
+        Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
+            Some("the tenant is unavailable; reconnect later")
+        }
         Err(_) => Some("the member is no longer active"),
     }
 }
@@ -120,89 +124,94 @@ fn events(
     async_stream::stream! {
         let _slot = slot;
         let log = state.service().log().clone();
+        let read = state.read().clone();
         let keep_alive = state.config().stream_keep_alive;
         let mut shutdown = state.shutdown_signal();
-        let from = from_position.max(1);
-        let head = match log.head().await {
-            Ok(head) => head,
-            Err(e) => {
-                yield Ok(log_failed(&e));
-                return;
-            }
-        };
         // Position of the last event sent; later ones only from here on.
-        let mut last = from - 1;
-        if from <= head {
-            let mut catch_up = match log.read_tenant(tenant, 1).await {
-                Ok(events) => events,
-                Err(e) => {
-                    yield Ok(log_failed(&e));
-                    return;
-                }
-            };
-            while let Some(next) = catch_up.next().await {
-                match next {
-                    Ok(raw) if raw.position > last => {
-                        last = raw.position;
-                        yield Ok(sse_event(&raw));
-                    }
-                    Ok(_) => {}
-                    // Not an event: nothing to send, the stream goes on.
-                    Err(LogError::Undecodable { .. }) => {}
-                    Err(e) => {
-                        yield Ok(log_failed(&e));
-                        return;
-                    }
-                }
-            }
-        }
-        let mut live = match log.subscribe(head.max(last) + 1).await {
-            Ok(events) => events,
-            Err(e) => {
-                yield Ok(log_failed(&e));
-                return;
-            }
-        };
+        let mut last = from_position.max(1) - 1;
         let mut tick = tokio::time::interval(keep_alive);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
-            let next = tokio::select! {
-                next = live.next() => next,
-                _ = tick.tick() => {
-                    if let Some(reason) = still_admitted(&state, &principal, tenant).await {
-                        yield Ok(closed(reason));
+            // Subscribe before reading the log: what the read side applies from
+            // now on arrives on `applied`, decoded once for the whole process;
+            // what it applied before is in the log.
+            let mut applied = read.subscribe_applied();
+            let reached = read.position();
+            if last < reached {
+                // From the tenant's own stream when the gap is larger than the
+                // tenant's history (a fresh client), else from the global log
+                // right after the last event sent (a reconnect).
+                let tenant_events = read
+                    .view()
+                    .tenant(tenant)
+                    .map_or(0, |index| index.tenant_seq);
+                let catch_up = if reached - last > tenant_events {
+                    log.read_tenant(tenant, 1).await
+                } else {
+                    log.read(last + 1).await
+                };
+                let mut catch_up = match catch_up {
+                    Ok(events) => events,
+                    Err(e) => {
+                        yield Ok(log_failed(&e));
                         return;
                     }
-                    yield Ok(Event::default().comment("keep-alive"));
-                    continue;
+                };
+                while let Some(next) = catch_up.next().await {
+                    match next {
+                        Ok(raw) if raw.tenant_id == tenant && raw.position > last => {
+                            last = raw.position;
+                            yield Ok(sse_event(&raw));
+                        }
+                        Ok(_) => {}
+                        // Not an event: nothing to send, the stream goes on.
+                        Err(LogError::Undecodable { .. }) => {}
+                        Err(e) => {
+                            yield Ok(log_failed(&e));
+                            return;
+                        }
+                    }
                 }
-                () = stopping(&mut shutdown) => {
-                    yield Ok(closed("the server is shutting down; reconnect with Last-Event-ID"));
-                    return;
-                }
-            };
-            match next {
-                Some(Ok(raw)) if raw.tenant_id == tenant && raw.position > last => {
-                    // Judged on the state that includes this event: the event
-                    // that ends the member's access is not sent to them.
+            }
+            loop {
+                let next = tokio::select! {
+                    next = applied.recv() => next,
+                    _ = tick.tick() => {
+                        if let Some(reason) = still_admitted(&state, &principal, tenant).await {
+                            yield Ok(closed(reason));
+                            return;
+                        }
+                        yield Ok(Event::default().comment("keep-alive"));
+                        continue;
+                    }
+                    () = stopping(&mut shutdown) => {
+                        yield Ok(closed("the server is shutting down; reconnect with Last-Event-ID"));
+                        return;
+                    }
+                };
+                let batch = match next {
+                    Ok(batch) => batch,
+                    // Fell behind the read side: catch up from the log again.
+                    Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(broadcast::error::RecvError::Closed) => {
+                        yield Ok(closed("the server's read side stopped; reconnect with Last-Event-ID"));
+                        return;
+                    }
+                };
+                for record in batch.iter() {
+                    let raw = &record.raw;
+                    if raw.tenant_id != tenant || raw.position <= last {
+                        continue;
+                    }
+                    // Judged on the read side that includes this event: the
+                    // event that ends the member's access is not sent to them.
                     if let Some(reason) = still_admitted(&state, &principal, tenant).await {
                         yield Ok(closed(reason));
                         return;
                     }
                     last = raw.position;
-                    yield Ok(sse_event(&raw));
-                }
-                Some(Ok(_)) => {}
-                // Not an event: nothing to send, the stream goes on.
-                Some(Err(LogError::Undecodable { .. })) => {}
-                Some(Err(e)) => {
-                    yield Ok(log_failed(&e));
-                    return;
-                }
-                None => {
-                    yield Ok(closed("the event log subscription ended; reconnect with Last-Event-ID"));
-                    return;
+                    yield Ok(sse_event(raw));
                 }
             }
         }

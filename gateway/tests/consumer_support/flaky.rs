@@ -1,5 +1,5 @@
-//! A log whose next `subscribe` calls fail, to test how consumers ride out an
-//! unavailable log.
+//! A log whose next `subscribe` or `read` calls fail, to test how consumers ride
+//! out an unavailable log.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +13,15 @@ pub struct FlakySubscribe {
     pub failures: AtomicUsize,
     /// How many `subscribe` calls there were.
     pub calls: AtomicUsize,
+    /// How many of the next `read` and `read_tenant` calls fail.
+    pub read_failures: AtomicUsize,
+}
+
+/// Takes one failure from `counter` when there is one left.
+fn fails(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 impl FlakySubscribe {
@@ -21,6 +30,7 @@ impl FlakySubscribe {
             inner,
             failures: AtomicUsize::new(failures),
             calls: AtomicUsize::new(0),
+            read_failures: AtomicUsize::new(0),
         }
     }
 }
@@ -37,20 +47,22 @@ impl EventLog for FlakySubscribe {
     }
 
     async fn read(&self, from: u64) -> Result<EventStream, LogError> {
+        if fails(&self.read_failures) {
+            return Err(LogError::Unavailable("test: the log is down".into()));
+        }
         self.inner.read(from).await
     }
 
     async fn read_tenant(&self, tenant: TenantId, from_seq: u64) -> Result<EventStream, LogError> {
+        if fails(&self.read_failures) {
+            return Err(LogError::Unavailable("test: the log is down".into()));
+        }
         self.inner.read_tenant(tenant, from_seq).await
     }
 
     async fn subscribe(&self, from: u64) -> Result<EventStream, LogError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let failing = self
-            .failures
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if failing {
+        if fails(&self.failures) {
             return Err(LogError::Unavailable("test: the log is down".into()));
         }
         self.inner.subscribe(from).await
