@@ -1,20 +1,38 @@
-//! HTTP benchmark: the release `rollcall` binary on the embedded log, driven over
-//! loopback by many concurrent clients, next to a bare axum `GET /ping` measured
-//! in the same run with the same client. Run with `cargo bench --bench http`.
+//! The HTTP benchmark: the release `rollcall` binary, its baseline and the load
+//! generator each in a process of their own, every figure next to a baseline
+//! measured in the same run.
 //!
-//! Counts are bounded: BENCH_TENANTS tenants (1,000), BENCH_COMMANDS invitations
-//! spread over them (20,000), BENCH_CHECKS checks (50,000), BENCH_CLIENTS
-//! concurrent clients (64).
+//!     cargo bench --features bench --bench http
+//!
+//! Phases (each starts on a quiet server: the read side has reached the log's
+//! head and nothing else is in flight):
+//! 1. checks: `rollcall-bare` (axum, a JSON body, a `HashMap` lookup) and rollcall's
+//!    `POST /v1/tenants/{t}/check`, alternated for BENCH_ROUNDS rounds of
+//!    BENCH_SECONDS each after a warm-up, at BENCH_CONNECTIONS connections; then
+//!    both at one connection (latency);
+//! 2. commands on the embedded log: one client inviting into an idle tenant, then
+//!    BENCH_CONNECTIONS clients inviting over BENCH_TENANTS tenants;
+//! 3. invitations into one tenant as it grows (sizes BENCH_GROWTH);
+//! 4. memory: one tenant of BENCH_MEMBERS members, the server's resident set;
+//! 5. JetStream (skipped when `nats-server` is missing): the same command phases
+//!    on a private nats-server, next to raw pipelined JetStream appends with an
+//!    expected sequence, in the same run.
+//!
+//! Only answers with the expected status count as throughput; other statuses and
+//! transport errors are printed apart. BENCH_ROLLCALL_BIN measures another build
+//! of `rollcall` (an older commit) with the same phases.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::routing::get;
-use reqwest::{Client, Method, StatusCode};
+use async_nats::jetstream;
+use futures::stream::{FuturesUnordered, StreamExt};
+use reqwest::Client;
 use rollcall_tests::server::OPERATOR_TOKEN;
-use rollcall_tests::{RollcallServer, ServerOptions};
+use rollcall_tests::server::free_port;
+use rollcall_tests::{NatsServer, RollcallServer, ServerOptions};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn setting(name: &str, default: usize) -> usize {
@@ -24,233 +42,627 @@ fn setting(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// What one run of `count` requests measured.
+fn sizes(name: &str, default: &[usize]) -> Vec<usize> {
+    match std::env::var(name) {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
+/// What `rollcall-load` printed for one phase.
+#[derive(Debug, Clone, Deserialize)]
 struct Figures {
-    count: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    failures: usize,
+    ok: u64,
+    non_2xx: u64,
+    unexpected: u64,
+    errors: u64,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    statuses: Vec<u16>,
 }
 
 impl Figures {
-    fn per_second(&self) -> f64 {
-        self.count as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i]
-    }
-
-    fn print(&self, label: &str) {
+    fn row(&self, label: &str) {
+        let failed = self.non_2xx + self.unexpected + self.errors;
+        let detail = if failed == 0 {
+            String::new()
+        } else {
+            format!(
+                "  NOT COUNTED: {} non-2xx, {} unexpected 2xx, {} errors {:?}",
+                self.non_2xx, self.unexpected, self.errors, self.statuses
+            )
+        };
         println!(
-            "{label:<22} {:>7} requests  {:>9.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  failures {}",
-            self.count,
-            self.per_second(),
-            self.percentile(0.50).as_secs_f64() * 1e3,
-            self.percentile(0.99).as_secs_f64() * 1e3,
-            self.failures,
+            "  {label:<46} {:>9.0} ok/s  p50 {:>7.3} ms  p99 {:>7.3} ms  ({} ok){detail}",
+            self.rps, self.p50_ms, self.p99_ms, self.ok
         );
     }
 }
 
-/// A request to send: method, URL, bearer token, body.
-type Request = (Method, String, String, Option<Value>);
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
 
-/// Sends `count` requests built by `make(i)` from `clients` concurrent tasks.
-async fn drive<F>(http: &Client, clients: usize, count: usize, ok: StatusCode, make: F) -> Figures
-where
-    F: Fn(usize) -> Request + Send + Sync + 'static,
-{
-    let make = Arc::new(make);
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (http, make, next) = (http.clone(), make.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures = 0;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    return (latencies, failures);
-                }
-                let (method, url, token, body) = make(i);
-                let mut request = http.request(method, url);
-                if !token.is_empty() {
-                    request = request.bearer_auth(token);
-                }
-                if let Some(body) = body {
-                    request = request.json(&body);
-                }
-                let sent = Instant::now();
-                let outcome = request.send().await;
-                let status = match outcome {
-                    Ok(response) => {
-                        let status = response.status();
-                        let _ = response.bytes().await;
-                        Some(status)
-                    }
-                    Err(_) => None,
-                };
-                latencies.push(sent.elapsed());
-                if status != Some(ok) {
-                    failures += 1;
-                }
-            }
-        }));
+/// A request template of the load generator: `{i}` in path and body becomes the
+/// request's number.
+fn template(method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
+    let headers: Vec<(String, String)> = token
+        .map(|t| vec![("authorization".to_owned(), format!("Bearer {t}"))])
+        .unwrap_or_default();
+    json!({
+        "method": method,
+        "path": path,
+        "headers": headers,
+        "body": body.map(|b| b.to_string()),
+    })
+}
+
+/// How long a phase runs: a warm-up then a measured window, or a count.
+enum Span {
+    Timed { warmup: Duration, measure: Duration },
+    Count(u64),
+}
+
+/// Runs `rollcall-load` against `addr` and reads its figures.
+fn load(
+    addr: &str,
+    connections: usize,
+    span: Span,
+    expect: &[u16],
+    templates: &[Value],
+) -> Figures {
+    let mut plan = json!({
+        "addr": addr,
+        "connections": connections,
+        "threads": 2,
+        "expect": expect,
+        "templates": templates,
+    });
+    match span {
+        Span::Timed { warmup, measure } => {
+            plan["warmup_ms"] = json!(warmup.as_millis() as u64);
+            plan["duration_ms"] = json!(measure.as_millis() as u64);
+        }
+        Span::Count(n) => plan["requests"] = json!(n),
     }
-    let mut latencies = Vec::with_capacity(count);
-    let mut failures = 0;
-    for task in tasks {
-        let (l, f) = task.await.expect("client task");
-        latencies.extend(l);
-        failures += f;
+    let file = tempfile::NamedTempFile::new().expect("plan file");
+    std::fs::write(file.path(), plan.to_string()).expect("write the plan");
+    let output = Command::new(env!("CARGO_BIN_EXE_rollcall-load"))
+        .arg(file.path())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run rollcall-load");
+    assert!(output.status.success(), "rollcall-load failed");
+    serde_json::from_slice(&output.stdout).expect("figures from rollcall-load")
+}
+
+/// The baseline server, in its own process.
+struct Bare {
+    child: Child,
+    addr: String,
+}
+
+impl Bare {
+    fn start() -> Bare {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_rollcall-bare"))
+            .arg(&addr)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start rollcall-bare");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(Instant::now() < deadline, "rollcall-bare did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Bare { child, addr }
     }
-    let elapsed = start.elapsed();
-    latencies.sort();
-    Figures {
-        count,
-        elapsed,
-        latencies,
-        failures,
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
+}
+
+fn addr_of(server: &RollcallServer) -> String {
+    server.url().trim_start_matches("http://").to_owned()
+}
+
+/// A tenant made for the benchmark: its id, owner and owner's token.
+#[derive(Clone)]
+struct Tenant {
+    id: String,
+    owner: String,
+    token: String,
+}
+
+async fn create_tenants(http: &Client, server: &RollcallServer, count: usize) -> Vec<Tenant> {
+    let base = server.url();
+    let mut created = Vec::with_capacity(count);
+    let mut pending = FuturesUnordered::new();
+    for i in 0..count {
+        let (http, base) = (http.clone(), base.clone());
+        pending.push(async move {
+            let answer: Value = http
+                .post(format!("{base}/v1/tenants"))
+                .bearer_auth(OPERATOR_TOKEN)
+                .json(&json!({"name": format!("Bench {i}"), "catalog": "jtek",
+                              "owner": {"email": "owner@example.com", "display_name": "Owner"}}))
+                .send()
+                .await
+                .expect("create a tenant")
+                .error_for_status()
+                .expect("tenant created")
+                .json()
+                .await
+                .expect("tenant answer");
+            answer
+        });
+        if pending.len() == 16 {
+            created.push(pending.next().await.expect("a tenant"));
+        }
+    }
+    while let Some(answer) = pending.next().await {
+        created.push(answer);
+    }
+    created
+        .into_iter()
+        .map(|a| {
+            let id = a["tenant_id"].as_str().expect("tenant_id").to_owned();
+            let owner = a["owner_id"].as_str().expect("owner_id").to_owned();
+            let token = server.token(&id, &owner, None, false);
+            Tenant { id, owner, token }
+        })
+        .collect()
+}
+
+/// Invites `count` members into `tenant` (as fast as the server takes them; not a
+/// measurement) and returns their ids.
+async fn invite_members(
+    http: &Client,
+    server: &RollcallServer,
+    tenant: &Tenant,
+    count: usize,
+    tag: &str,
+) -> Vec<String> {
+    let base = server.url();
+    let mut ids = Vec::with_capacity(count);
+    let mut pending = FuturesUnordered::new();
+    for i in 0..count {
+        let (http, base, tenant) = (http.clone(), base.clone(), tenant.clone());
+        let email = format!("{tag}-{i}@example.com");
+        pending.push(async move {
+            let answer: Value = http
+                .post(format!("{base}/v1/tenants/{}/invitations", tenant.id))
+                .bearer_auth(&tenant.token)
+                .json(&json!({"email": email, "display_name": "Member", "roles": ["user"]}))
+                .send()
+                .await
+                .expect("invite")
+                .error_for_status()
+                .expect("invitation accepted")
+                .json()
+                .await
+                .expect("invitation answer");
+            answer["user_id"].as_str().expect("user_id").to_owned()
+        });
+        if pending.len() == 32 {
+            ids.push(pending.next().await.expect("an invitation"));
+        }
+    }
+    while let Some(id) = pending.next().await {
+        ids.push(id);
+    }
+    ids
+}
+
+/// Waits until the server's read side has reached the log's head, then lets the
+/// machine settle: no phase inherits another's backlog.
+async fn quiesce(http: &Client, server: &RollcallServer) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let answer = http.get(format!("{}/readyz", server.url())).send().await;
+        if let Ok(answer) = answer
+            && answer.status().is_success()
+            && let Ok(body) = answer.json::<Value>().await
+            && body["head"].as_u64() == body["position"].as_u64()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the read side did not catch up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a resident size")
+}
+
+fn invitation_template(tenant: &Tenant, tag: &str) -> Value {
+    template(
+        "POST",
+        &format!("/v1/tenants/{}/invitations", tenant.id),
+        Some(&tenant.token),
+        Some(
+            json!({"email": format!("{tag}-{{i}}@example.com"), "display_name": "Bench", "roles": ["user"]}),
+        ),
+    )
+}
+
+struct Settings {
+    connections: usize,
+    tenants: usize,
+    members_per_tenant: usize,
+    rounds: usize,
+    seconds: Duration,
+    warmup: Duration,
+}
+
+impl Settings {
+    fn timed(&self) -> Span {
+        Span::Timed {
+            warmup: self.warmup,
+            measure: self.seconds,
+        }
+    }
+}
+
+/// Command phases on one server: one client on an idle tenant, then many clients
+/// over many tenants. Returns (one client, many clients).
+async fn command_phases(
+    http: &Client,
+    server: &RollcallServer,
+    s: &Settings,
+    label: &str,
+) -> (Figures, Figures) {
+    let addr = addr_of(server);
+    let idle = create_tenants(http, server, 1).await.remove(0);
+    let tenants = create_tenants(http, server, s.tenants).await;
+    quiesce(http, server).await;
+    let one = load(
+        &addr,
+        1,
+        s.timed(),
+        &[201],
+        &[invitation_template(&idle, "one")],
+    );
+    one.row(&format!("{label}: invite, 1 client, idle tenant"));
+    quiesce(http, server).await;
+    let templates: Vec<Value> = tenants
+        .iter()
+        .map(|t| invitation_template(t, "many"))
+        .collect();
+    let many = load(&addr, s.connections, s.timed(), &[201], &templates);
+    many.row(&format!(
+        "{label}: invite, {} clients over {} tenants",
+        s.connections, s.tenants
+    ));
+    quiesce(http, server).await;
+    (one, many)
+}
+
+/// Raw JetStream appends of envelope-sized payloads with an expected last
+/// sequence per subject, `in_flight` at once over `tenants` subjects, for `span`.
+async fn raw_jetstream(url: &str, tenants: usize, in_flight: usize, span: Duration) -> f64 {
+    let client = async_nats::connect(url).await.expect("connect to nats");
+    let js = jetstream::new(client);
+    js.create_stream(jetstream::stream::Config {
+        name: "RAW".into(),
+        subjects: vec!["raw.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("raw stream");
+    let payload = bytes::Bytes::from(vec![b'x'; 700]);
+    // Each subject has at most one append in flight, as a tenant has in rollcall:
+    // the next one expects the sequence its ack returns.
+    let mut last = vec![0u64; tenants];
+    let mut free: std::collections::VecDeque<usize> = (0..tenants).collect();
+    let mut acks = FuturesUnordered::new();
+    let started = Instant::now();
+    let mut done = 0u64;
+    while started.elapsed() < span {
+        while acks.len() < in_flight
+            && let Some(t) = free.pop_front()
+        {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(
+                "Nats-Expected-Last-Subject-Sequence",
+                last[t].to_string().as_str(),
+            );
+            let ack = js
+                .publish_with_headers(format!("raw.{t}"), headers, payload.clone())
+                .await
+                .expect("publish");
+            acks.push(async move { (t, ack.await) });
+        }
+        let (t, ack) = acks.next().await.expect("an ack");
+        last[t] = ack.expect("raw append acked").sequence;
+        free.push_back(t);
+        done += 1;
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The checks phase's figures.
+struct Checks {
+    bare_rps: f64,
+    rollcall_rps: f64,
+    bare_p99: f64,
+    rollcall_p99: f64,
+    bare_one: Figures,
+    rollcall_one: Figures,
+}
+
+async fn checks_phase(http: &Client, bin: &PathBuf, s: &Settings) -> Checks {
+    let bare = Bare::start();
+    let server = RollcallServer::start(bin, ServerOptions::default());
+    let tenants = create_tenants(http, &server, s.tenants).await;
+    let mut checks = Vec::new();
+    for t in &tenants {
+        let members = invite_members(http, &server, t, s.members_per_tenant, "member").await;
+        for (k, m) in members.iter().chain([&t.owner]).enumerate() {
+            let permission = ["contacts.view", "contacts.delete", "projects.edit"][k % 3];
+            checks.push(template(
+                "POST",
+                &format!("/v1/tenants/{}/check", t.id),
+                Some(&t.token),
+                Some(json!({"user_id": m, "permission": permission, "resource": {}})),
+            ));
+        }
+    }
+    let bare_checks: Vec<Value> = (0..checks.len())
+        .map(|k| {
+            template(
+                "POST",
+                "/check",
+                None,
+                Some(json!({"user_id": format!("user-{k}"), "permission": "contacts.view", "resource": {}})),
+            )
+        })
+        .collect();
+    quiesce(http, &server).await;
+    println!(
+        "\nchecks ({} connections, {} rounds of {:?}, alternated):",
+        s.connections, s.rounds, s.seconds
+    );
+    let addr = addr_of(&server);
+    let (mut bare_rounds, mut rollcall_rounds) = (Vec::new(), Vec::new());
+    for round in 1..=s.rounds {
+        let b = load(&bare.addr, s.connections, s.timed(), &[200], &bare_checks);
+        b.row(&format!("bare axum lookup, round {round}"));
+        let r = load(&addr, s.connections, s.timed(), &[200], &checks);
+        r.row(&format!("rollcall check, round {round}"));
+        bare_rounds.push(b);
+        rollcall_rounds.push(r);
+    }
+    let bare_one = load(&bare.addr, 1, s.timed(), &[200], &bare_checks);
+    bare_one.row("bare axum lookup, 1 connection");
+    let rollcall_one = load(&addr, 1, s.timed(), &[200], &checks);
+    rollcall_one.row("rollcall check, 1 connection");
+    Checks {
+        bare_rps: median(bare_rounds.iter().map(|f| f.rps).collect()),
+        rollcall_rps: median(rollcall_rounds.iter().map(|f| f.rps).collect()),
+        bare_p99: median(bare_rounds.iter().map(|f| f.p99_ms).collect()),
+        rollcall_p99: median(rollcall_rounds.iter().map(|f| f.p99_ms).collect()),
+        bare_one,
+        rollcall_one,
+    }
+}
+
+async fn growth_phase(
+    http: &Client,
+    bin: &PathBuf,
+    s: &Settings,
+    growth: &[usize],
+) -> Vec<(usize, f64)> {
+    println!(
+        "\ninvitations into one tenant as it grows (8 clients, {:?} each):",
+        s.seconds
+    );
+    let server = RollcallServer::start(bin, ServerOptions::default());
+    let grown = create_tenants(http, &server, 1).await.remove(0);
+    let addr = addr_of(&server);
+    let mut size = 1;
+    let mut rates = Vec::new();
+    for target in growth {
+        if *target > size {
+            let seed = load(
+                &addr,
+                s.connections,
+                Span::Count((*target - size) as u64),
+                &[201],
+                &[invitation_template(&grown, &format!("grow{target}"))],
+            );
+            assert_eq!(seed.non_2xx + seed.errors, 0, "seeding the tenant failed");
+            size = *target;
+        }
+        quiesce(http, &server).await;
+        let f = load(
+            &addr,
+            8,
+            s.timed(),
+            &[201],
+            &[invitation_template(&grown, &format!("at{target}"))],
+        );
+        f.row(&format!("at {target} members"));
+        size += f.ok as usize;
+        rates.push((*target, f.rps));
+    }
+    rates
+}
+
+async fn memory_phase(http: &Client, bin: &PathBuf, s: &Settings, members: usize) {
+    println!("\nmemory, one tenant of {members} members:");
+    let server = RollcallServer::start(bin, ServerOptions::default());
+    let pid = server.pid().expect("the server's pid");
+    let big = create_tenants(http, &server, 1).await.remove(0);
+    quiesce(http, &server).await;
+    let idle_rss = rss_kib(pid, "VmRSS:");
+    let started = Instant::now();
+    let seed = load(
+        &addr_of(&server),
+        s.connections,
+        Span::Count(members.saturating_sub(1) as u64),
+        &[201],
+        &[invitation_template(&big, "big")],
+    );
+    quiesce(http, &server).await;
+    let seeded_in = started.elapsed();
+    let (rss, hwm) = (rss_kib(pid, "VmRSS:"), rss_kib(pid, "VmHWM:"));
+    println!(
+        "  {} invitations in {:.1} s ({:.0}/s, {} not counted); resident {:.0} MiB (idle server {:.0} MiB, peak {:.0} MiB)",
+        seed.ok,
+        seeded_in.as_secs_f64(),
+        seed.ok as f64 / seeded_in.as_secs_f64(),
+        seed.non_2xx + seed.errors + seed.unexpected,
+        rss as f64 / 1024.0,
+        idle_rss as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+    );
+}
+
+async fn jetstream_phase(
+    http: &Client,
+    bin: &PathBuf,
+    s: &Settings,
+) -> Option<(f64, Figures, Figures)> {
+    if !which("nats-server") {
+        println!("\nJetStream phases skipped: nats-server is not installed");
+        return None;
+    }
+    println!("\ncommands, JetStream (a private nats-server):");
+    let nats = NatsServer::start();
+    let raw = raw_jetstream(&nats.url(), s.tenants, s.connections, s.seconds).await;
+    println!(
+        "  {:<46} {raw:>9.0} ok/s",
+        format!("raw pipelined append, {} in flight", s.connections)
+    );
+    let server = RollcallServer::start(
+        bin,
+        ServerOptions {
+            nats_url: Some(nats.url()),
+            ..ServerOptions::default()
+        },
+    );
+    let (one, many) = command_phases(http, &server, s, "jetstream").await;
+    Some((raw, one, many))
 }
 
 #[tokio::main]
 async fn main() {
-    // `cargo bench` passes `--bench`; nothing else to parse.
-    let tenants = setting("BENCH_TENANTS", 1_000);
-    let commands = setting("BENCH_COMMANDS", 20_000);
-    let checks = setting("BENCH_CHECKS", 50_000);
-    let clients = setting("BENCH_CLIENTS", 64);
-
-    // The bare endpoint, in process.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let ping_url = format!("http://{}/ping", listener.local_addr().expect("address"));
-    tokio::spawn(async move {
-        let app = Router::new().route("/ping", get(|| async { "pong" }));
-        axum::serve(listener, app).await.expect("ping server");
-    });
-
-    let server = tokio::task::spawn_blocking(|| {
-        RollcallServer::start(env!("CARGO_BIN_EXE_rollcall"), ServerOptions::default())
-    })
-    .await
-    .expect("start rollcall");
-    let base = server.url();
-    let http = Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()
-        .expect("client");
+    let s = Settings {
+        connections: setting("BENCH_CONNECTIONS", 64),
+        tenants: setting("BENCH_TENANTS", 100),
+        members_per_tenant: setting("BENCH_MEMBERS_PER_TENANT", 20),
+        rounds: setting("BENCH_ROUNDS", 3).max(1),
+        seconds: Duration::from_secs(setting("BENCH_SECONDS", 5) as u64),
+        warmup: Duration::from_secs(1),
+    };
+    let growth = sizes("BENCH_GROWTH", &[1_000, 10_000, 40_000]);
+    let members = setting("BENCH_MEMBERS", 100_000);
+    // BENCH_PHASES picks phases: checks, commands, growth, memory, jetstream.
+    let phases = std::env::var("BENCH_PHASES")
+        .unwrap_or_else(|_| "checks,commands,growth,memory,jetstream".to_owned());
+    let run = |phase: &str| phases.split(',').any(|p| p.trim() == phase);
+    // Another build of rollcall (an older commit, say) can be measured in its
+    // place with BENCH_ROLLCALL_BIN.
+    let bin = std::env::var_os("BENCH_ROLLCALL_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_rollcall")),
+        PathBuf::from,
+    );
+    let http = Client::builder().build().expect("client");
     println!(
-        "rollcall {} (embedded log), {clients} concurrent clients over loopback, {} cores",
-        base,
+        "rollcall-load, rollcall and rollcall-bare in separate processes over loopback; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    // Tenants, created concurrently by the operator.
-    let (b, n) = (base.clone(), tenants);
-    let created = Arc::new(std::sync::Mutex::new(vec![Value::Null; tenants]));
-    let slots = created.clone();
-    let setup_next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients.min(32) {
-        let (http, b, slots, next) = (http.clone(), b.clone(), slots.clone(), setup_next.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    return;
-                }
-                let answer: Value = http
-                    .post(format!("{b}/v1/tenants"))
-                    .bearer_auth(OPERATOR_TOKEN)
-                    .json(&json!({"name": format!("Bench {i}"), "catalog": "jtek",
-                                  "owner": {"email": "owner@example.com", "display_name": "Owner"}}))
-                    .send()
-                    .await
-                    .expect("create tenant")
-                    .json()
-                    .await
-                    .expect("tenant answer");
-                slots.lock().unwrap()[i] = answer;
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("setup task");
-    }
-    let setup = start.elapsed();
-    println!(
-        "setup: {tenants} tenants created in {:.2} s ({:.0}/s)",
-        setup.as_secs_f64(),
-        tenants as f64 / setup.as_secs_f64()
-    );
-    let created = created.lock().unwrap().clone();
-    // Owner tokens (minted by `rollcall token`, outside the measurement).
-    let owners: Vec<(String, String, String)> = {
-        let server = &server;
-        created
-            .iter()
-            .map(|a| {
-                let t = a["tenant_id"].as_str().expect("tenant_id").to_owned();
-                let o = a["owner_id"].as_str().expect("owner_id").to_owned();
-                let token = server.token(&t, &o, None, false);
-                (t, o, token)
-            })
-            .collect()
+    let checks = if run("checks") {
+        Some(checks_phase(&http, &bin, &s).await)
+    } else {
+        None
     };
-    let owners = Arc::new(owners);
+    let embedded = if run("commands") {
+        println!("\ncommands, embedded log:");
+        let server = RollcallServer::start(&bin, ServerOptions::default());
+        Some(command_phases(&http, &server, &s, "embedded").await)
+    } else {
+        None
+    };
+    let growth_rates = if run("growth") {
+        growth_phase(&http, &bin, &s, &growth).await
+    } else {
+        Vec::new()
+    };
+    if run("memory") {
+        memory_phase(&http, &bin, &s, members).await;
+    }
+    let jetstream_figures = if run("jetstream") {
+        jetstream_phase(&http, &bin, &s).await
+    } else {
+        None
+    };
 
-    // Commands: invitations, round-robin over the tenants.
-    let (b, o) = (base.clone(), owners.clone());
-    let command_figures = drive(&http, clients, commands, StatusCode::CREATED, move |i| {
-        let (t, _, token) = &o[i % o.len()];
-        (
-            Method::POST,
-            format!("{b}/v1/tenants/{t}/invitations"),
-            token.clone(),
-            Some(json!({"email": format!("u{i}@example.com"), "display_name": "Bench", "roles": ["user"]})),
-        )
-    })
-    .await;
+    println!("\nratios, same run:");
+    if let Some(c) = &checks {
+        println!(
+            "  check vs bare lookup, {} connections: {:.2}x rps ({:.0} vs {:.0}); p99 {:.3} vs {:.3} ms = {:.2}x",
+            s.connections,
+            c.rollcall_rps / c.bare_rps,
+            c.rollcall_rps,
+            c.bare_rps,
+            c.rollcall_p99,
+            c.bare_p99,
+            c.rollcall_p99 / c.bare_p99
+        );
+        println!(
+            "  check vs bare lookup, 1 connection: p50 {:.3} vs {:.3} ms = {:.2}x",
+            c.rollcall_one.p50_ms,
+            c.bare_one.p50_ms,
+            c.rollcall_one.p50_ms / c.bare_one.p50_ms
+        );
+    }
+    if let Some((one, many)) = &embedded {
+        let versus = checks
+            .as_ref()
+            .map(|c| format!(" = {:.2}x the bare lookup's rate", many.rps / c.bare_rps))
+            .unwrap_or_default();
+        println!(
+            "  embedded commands: 1 client p50 {:.3} ms; {} clients {:.0}/s (p50 {:.2} ms, p99 {:.2} ms){versus}",
+            one.p50_ms, s.connections, many.rps, many.p50_ms, many.p99_ms,
+        );
+    }
+    if let (Some((first_size, first)), Some((last_size, last))) =
+        (growth_rates.first(), growth_rates.last())
+    {
+        println!(
+            "  invitations at {last_size} members vs at {first_size} members: {:.2}x",
+            last / first
+        );
+    }
+    if let Some((raw, one, many)) = jetstream_figures {
+        println!(
+            "  jetstream commands: 1 client p50 {:.3} ms; {} clients {:.0}/s (p99 {:.2} ms) = {:.2}x the raw pipelined append ({raw:.0}/s)",
+            one.p50_ms,
+            s.connections,
+            many.rps,
+            many.p99_ms,
+            many.rps / raw
+        );
+    }
+}
 
-    // Checks: the owner's own permission, spread over the tenants.
-    let (b, o) = (base.clone(), owners.clone());
-    let check_figures = drive(&http, clients, checks, StatusCode::OK, move |i| {
-        let (t, owner, token) = &o[i % o.len()];
-        (
-            Method::POST,
-            format!("{b}/v1/tenants/{t}/check"),
-            token.clone(),
-            Some(json!({"user_id": owner, "permission": "contacts.view", "resource": {}})),
-        )
-    })
-    .await;
-
-    // The bare endpoint with the same client and concurrency.
-    let url = ping_url.clone();
-    let ping_figures = drive(&http, clients, checks, StatusCode::OK, move |_| {
-        (Method::GET, url.clone(), String::new(), None)
-    })
-    .await;
-
-    println!();
-    command_figures.print("commands (invite)");
-    check_figures.print("checks");
-    ping_figures.print("bare axum GET /ping");
-    println!();
-    println!(
-        "ratios to bare axum: commands {:.3}x  checks {:.3}x   (p50 commands {:.1}x, checks {:.1}x)",
-        command_figures.per_second() / ping_figures.per_second(),
-        check_figures.per_second() / ping_figures.per_second(),
-        command_figures.percentile(0.5).as_secs_f64() / ping_figures.percentile(0.5).as_secs_f64(),
-        check_figures.percentile(0.5).as_secs_f64() / ping_figures.percentile(0.5).as_secs_f64(),
-    );
-    drop(server);
+fn which(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
