@@ -203,6 +203,17 @@ pub struct ProfileUpdated {
     pub to: Profile,
 }
 
+/// A keyed command that changed nothing. No rule makes this event: the command
+/// side records it so the command's `Idempotency-Key` is in the log like every
+/// other key, and a retry of that key answers "unchanged" again, on any gateway,
+/// instead of executing against a state that has moved on since. It changes no
+/// one's access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandUnchanged {
+    /// The command's name (`toggle_permission`, …).
+    pub command: String,
+}
+
 /// Every event, newest schema. Serialises as `{"type": "...", "data": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -245,11 +256,13 @@ pub enum Event {
     UserLoggedIn(UserLoggedIn),
     #[serde(rename = "user.profile_updated")]
     ProfileUpdated(ProfileUpdated),
+    #[serde(rename = "command.unchanged")]
+    CommandUnchanged(CommandUnchanged),
 }
 
 impl Event {
     /// Every stored type name, in declaration order.
-    pub const TYPES: [&'static str; 19] = [
+    pub const TYPES: [&'static str; 20] = [
         "tenant.created",
         "catalog.defined",
         "tenant.plan_changed",
@@ -269,6 +282,7 @@ impl Event {
         "user.reactivated",
         "user.logged_in",
         "user.profile_updated",
+        "command.unchanged",
     ];
 
     /// The stored type name (`user.invited`, …).
@@ -293,6 +307,7 @@ impl Event {
             Event::UserReactivated(_) => "user.reactivated",
             Event::UserLoggedIn(_) => "user.logged_in",
             Event::ProfileUpdated(_) => "user.profile_updated",
+            Event::CommandUnchanged(_) => "command.unchanged",
         }
     }
 
@@ -323,6 +338,7 @@ impl Event {
             Event::UserReactivated(e) => Some(e.user_id),
             Event::UserLoggedIn(e) => Some(e.user_id),
             Event::ProfileUpdated(e) => Some(e.user_id),
+            Event::CommandUnchanged(_) => None,
         }
     }
 }

@@ -220,6 +220,7 @@ pub fn change(event: &Event) -> (Value, Value) {
         ),
         Event::UserLoggedIn(e) => (Value::Null, json!({ "source_ip": e.source_ip })),
         Event::ProfileUpdated(e) => (profile(&e.from), profile(&e.to)),
+        Event::CommandUnchanged(e) => (Value::Null, json!({ "command": e.command })),
     }
 }
 

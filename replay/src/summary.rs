@@ -100,6 +100,7 @@ pub(crate) fn before_after(event: &Event) -> (String, String) {
                 e.to.display_name, e.to.must_change_password
             ),
         ),
+        Event::CommandUnchanged(e) => (String::new(), format!("{} changed nothing", e.command)),
     }
 }
 

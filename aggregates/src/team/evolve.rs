@@ -247,6 +247,8 @@ pub(crate) fn apply(mut team: Team, event: &Event, meta: &FoldMeta) -> Team {
         }),
         Event::UserLoggedIn(e) => with_member(team, e.user_id, |m| m.last_login_at = Some(meta.at)),
         Event::ProfileUpdated(e) => with_member(team, e.user_id, |m| m.profile = e.to.clone()),
+        // Only the envelope's key and place in the chain matter.
+        Event::CommandUnchanged(_) => team,
     }
 }
 

@@ -37,7 +37,8 @@ pub fn access_reach(team: &Team, event: &Event) -> AccessReach {
         Event::RoleCreated(_)
         | Event::InvitationResent(_)
         | Event::UserLoggedIn(_)
-        | Event::ProfileUpdated(_) => AccessReach::Nobody,
+        | Event::ProfileUpdated(_)
+        | Event::CommandUnchanged(_) => AccessReach::Nobody,
         Event::RoleUpdated(e) => holders(team, &e.role),
         Event::RoleDeleted(e) => holders(team, &e.role),
         Event::UserInvited(e) => AccessReach::Members(vec![e.user_id]),

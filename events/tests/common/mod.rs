@@ -304,6 +304,9 @@ pub fn samples() -> Vec<Event> {
                 links: BTreeMap::from([("assignee".to_owned(), "MIA".to_owned())]),
             },
         }),
+        Event::CommandUnchanged(CommandUnchanged {
+            command: "toggle_permission".to_owned(),
+        }),
     ]
 }
 

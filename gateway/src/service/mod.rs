@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use rollcall_aggregates::{Command, Context, DomainError, decide};
 use rollcall_events::{
-    Actor, Event, EventId, EventLog, EventMeta, LogError, RawEnvelope, TenantId,
+    Actor, CommandUnchanged, Event, EventId, EventLog, EventMeta, LogError, RawEnvelope, TenantId,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -57,14 +57,25 @@ pub struct Executed {
     pub tenant_seq: u64,
 }
 
+impl Executed {
+    /// Whether this is the record of a keyed command that changed nothing.
+    pub fn is_unchanged(&self) -> bool {
+        matches!(self.event, Event::CommandUnchanged(_))
+    }
+}
+
 /// The result of a command that was not refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// The event was appended by this call.
     Executed(Executed),
-    /// The idempotency key was seen before: this is the first answer, nothing appended.
+    /// The idempotency key was seen before: this is the first answer, nothing
+    /// appended. The first answer may be a recorded no-op
+    /// ([`Executed::is_unchanged`]).
     Replayed(Executed),
-    /// Nothing would change; no event. `position` is the tenant's current one.
+    /// Nothing would change. Without a key nothing is appended and `position` is
+    /// the tenant's current one; with a key, `position` is the `command.unchanged`
+    /// event that records the key.
     Unchanged { position: u64 },
 }
 
@@ -202,12 +213,20 @@ impl CommandService {
             {
                 return replay(first, &fp);
             }
-            let event = match decide(&state.team, &command, &ctx) {
-                Ok(event) => event,
+            let (event, unchanged) = match decide(&state.team, &command, &ctx) {
+                Ok(event) => (event, false),
                 Err(_) if !fresh => {
                     self.catch_up(tenant, &mut state).await?;
                     fresh = true;
                     continue;
+                }
+                // A keyed no-op is recorded, so that a retry of its key answers
+                // "unchanged" again instead of executing on a state that moved on.
+                Err(DomainError::Unchanged { .. }) if stored_key.is_some() => {
+                    let marker = Event::CommandUnchanged(CommandUnchanged {
+                        command: command.name().to_owned(),
+                    });
+                    (marker, true)
                 }
                 Err(DomainError::Unchanged { .. }) => {
                     return Ok(Outcome::Unchanged {
@@ -242,25 +261,27 @@ impl CommandService {
                         .decode()
                         .map_err(|e| ServiceError::Store(format!("own event undecodable: {e}")))?;
                     state.fold(tenant, &envelope);
-                    return Ok(Outcome::Executed(Executed {
+                    return Ok(executed(
                         tenant,
-                        position: a.position,
-                        event_id: meta.event_id,
+                        a.position,
+                        &meta,
                         event,
-                        tenant_seq: expected + 1,
-                    }));
+                        expected + 1,
+                        unchanged,
+                    ));
                 }
                 // The same event id was already stored (a retried append that had
                 // in fact gone through): fold from the log and answer with it.
                 Ok(a) => {
                     self.catch_up(tenant, &mut state).await?;
-                    return Ok(Outcome::Executed(Executed {
+                    return Ok(executed(
                         tenant,
-                        position: a.position,
-                        event_id: meta.event_id,
+                        a.position,
+                        &meta,
                         event,
-                        tenant_seq: expected + 1,
-                    }));
+                        expected + 1,
+                        unchanged,
+                    ));
                 }
                 Err(LogError::Conflict { .. }) => {
                     tracing::debug!(%tenant, expected, "append conflict; deciding again");
@@ -276,6 +297,27 @@ impl CommandService {
             attempts: MAX_ATTEMPTS,
         })
     }
+}
+
+/// The answer to an event this call appended: a recorded no-op answers unchanged.
+fn executed(
+    tenant: TenantId,
+    position: u64,
+    meta: &CommandMeta,
+    event: Event,
+    tenant_seq: u64,
+    unchanged: bool,
+) -> Outcome {
+    if unchanged {
+        return Outcome::Unchanged { position };
+    }
+    Outcome::Executed(Executed {
+        tenant,
+        position,
+        event_id: meta.event_id,
+        event,
+        tenant_seq,
+    })
 }
 
 /// The first answer for a key, or a refusal if the key came with another request.

@@ -198,22 +198,31 @@ pub(super) async fn execute(
     let response = match outcome {
         Outcome::Executed(e) => (created, Json(answer(&e))).into_response(),
         Outcome::Replayed(e) => {
-            let mut r = (created, Json(answer(&e))).into_response();
+            let mut r = if e.is_unchanged() {
+                unchanged(e.position)
+            } else {
+                (created, Json(answer(&e))).into_response()
+            };
             r.headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             r
         }
-        Outcome::Unchanged { position } => (
-            StatusCode::OK,
-            Json(CommandAnswer {
-                position,
-                unchanged: true,
-                ..CommandAnswer::default()
-            }),
-        )
-            .into_response(),
+        Outcome::Unchanged { position } => unchanged(position),
     };
     Ok(response)
+}
+
+/// The answer of a command that changed nothing.
+fn unchanged(position: u64) -> Response {
+    (
+        StatusCode::OK,
+        Json(CommandAnswer {
+            position,
+            unchanged: true,
+            ..CommandAnswer::default()
+        }),
+    )
+        .into_response()
 }
 
 pub(super) fn catalog_from(value: Value) -> Result<rollcall_events::CatalogDoc, ApiError> {
