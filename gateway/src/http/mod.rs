@@ -24,7 +24,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use rollcall_events::TenantId;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use extract::parse_json;
@@ -122,6 +122,8 @@ struct Inner {
 pub struct Compliance {
     pub history: rollcall_replay::TeamHistory,
     pub checkpoints: Option<rollcall_replay::CheckpointStore>,
+    /// The installation's checkpoint public key (hex), when this gateway signs.
+    pub installation_key: Option<String>,
 }
 
 /// What every handler shares.
@@ -149,15 +151,18 @@ impl AppState {
     }
 
     /// Serves the compliance endpoints from `history` and `checkpoints` (without,
-    /// as-of answers fold the service's log and checkpoints answer 503).
+    /// as-of answers fold the service's log and checkpoints answer 503);
+    /// `installation_key` is the checkpoint key this gateway signs with, if any.
     pub fn with_compliance(
         self,
         history: rollcall_replay::TeamHistory,
         checkpoints: rollcall_replay::CheckpointStore,
+        installation_key: Option<String>,
     ) -> AppState {
         let _ = self.0.compliance.set(Compliance {
             history,
             checkpoints: Some(checkpoints),
+            installation_key,
         });
         self
     }
@@ -168,6 +173,7 @@ impl AppState {
             .get_or_init(|| Compliance {
                 history: rollcall_replay::TeamHistory::new(self.0.service.log().clone(), None),
                 checkpoints: None,
+                installation_key: None,
             })
             .clone()
     }
@@ -356,6 +362,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{t}/access-diff", get(compliance::access_diff))
         .route("/tenants/{t}/events", get(events::event_stream))
         .route("/tenants/{t}/checkpoints", get(compliance::checkpoints))
+        .route("/tenants/{t}/verify", get(compliance::verify))
         .route("/memberships", get(queries::memberships));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
@@ -382,15 +389,25 @@ pub fn router(state: AppState) -> Router {
             position_header,
         ))
         .layer(
-            // Method, path and status only: headers (and so tokens) are never logged.
+            // Method, path and status only: neither headers nor the query (the
+            // accept link carries its token in `?token=`) are ever logged.
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO))
                 // Server errors are logged once, by the problem answer, at the
                 // level their cause deserves.
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .with_state(state)
+}
+
+/// The span of one request: its method and path, never its query or headers.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 async fn not_found() -> ApiError {
