@@ -5,7 +5,7 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 
-const PATHS: [&str; 30] = [
+const PATHS: [&str; 31] = [
     "/v1/tenants",
     "/v1/tenants/{t}/catalog",
     "/v1/tenants/{t}/plan",
@@ -34,6 +34,7 @@ const PATHS: [&str; 30] = [
     "/v1/tenants/{t}/access-diff",
     "/v1/tenants/{t}/events",
     "/v1/tenants/{t}/checkpoints",
+    "/v1/tenants/{t}/verify",
     "/healthz",
     "/readyz",
 ];

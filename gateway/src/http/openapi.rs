@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::compliance::{self, CheckpointList, EffectiveAsOf};
+use crate::http::compliance::{
+    self, ChainPoint, ChainVerification, CheckpointCheck, CheckpointList, EffectiveAsOf,
+};
 use crate::http::dto::*;
 use crate::http::{commands, events, ops, queries};
 use rollcall_projections::*;
@@ -43,6 +45,7 @@ use rollcall_projections::*;
         compliance::access_diff,
         events::event_stream,
         compliance::checkpoints,
+        compliance::verify,
         queries::memberships,
         ops::healthz,
         ops::readyz,
@@ -56,7 +59,7 @@ use rollcall_projections::*;
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
         EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
         AccessDelta, EffectiveAsOf, CheckpointList, PlatformsAnswer, Membership,
-        MembershipList,
+        MembershipList, ChainVerification, ChainPoint, CheckpointCheck,
     )),
     modifiers(&Bearer),
 )]
@@ -86,7 +89,7 @@ mod tests {
     #[test]
     fn the_document_builds_with_every_route() {
         let doc = ApiDoc::openapi();
-        assert_eq!(doc.paths.paths.len(), 33);
+        assert_eq!(doc.paths.paths.len(), 34);
         let json = serde_json::to_value(&doc).unwrap_or_default();
         assert!(json["components"]["schemas"]["CommandAnswer"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());
