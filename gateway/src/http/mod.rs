@@ -3,6 +3,7 @@
 
 mod commands;
 mod compliance;
+mod console;
 pub mod dto;
 mod events;
 mod extract;
@@ -373,6 +374,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1.merge(ops.clone()))
         .merge(ops)
         .merge(pages::routes())
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
