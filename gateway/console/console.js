@@ -40,11 +40,16 @@
     return node;
   }
 
-  function append(node, child) {
-    if (child === null || child === undefined || child === false) return;
-    if (Array.isArray(child)) child.forEach(function (c) { append(node, c); });
-    else if (typeof child === "string" || typeof child === "number") node.appendChild(document.createTextNode(String(child)));
-    else node.appendChild(child);
+  // Appends every argument after the first: nodes, text, arrays of them; skips
+  // null, undefined and false.
+  function append(node) {
+    for (var i = 1; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined || child === false) continue;
+      if (Array.isArray(child)) child.forEach(function (c) { append(node, c); });
+      else if (typeof child === "string" || typeof child === "number") node.appendChild(document.createTextNode(String(child)));
+      else node.appendChild(child);
+    }
   }
 
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
@@ -227,6 +232,14 @@
   function context() {
     if (cache.context) return cache.context;
     cache.context = api("GET", t() + "/catalog").then(function (catalog) {
+      (catalog.tenant_roles || []).forEach(function (r) { vocab.roles[r.key] = r.label; });
+      (catalog.plans || []).forEach(function (p) { vocab.plans[p.key] = p.label; });
+      // Names for sources and the timeline; a member without the team
+      // permission sees ids instead.
+      return api("GET", t() + "/users").then(function (a) {
+        a.users.forEach(function (u) { names[u.user_id] = u.display_name; });
+      }, function () {}).then(function () { return catalog; });
+    }).then(function (catalog) {
       if (session.operator) return { catalog: catalog, me: null, manage: { allowed: true }, billing: { allowed: true } };
       return Promise.all([
         api("GET", t() + "/users/" + enc(session.user)),
@@ -561,7 +574,7 @@
           el("label", { for: "invite-email" }, "Email", email),
           el("label", { for: "invite-name" }, "Name", name),
           el("label", { for: "invite-kind" }, "Kind", kind)),
-        el("h2", { text: vocabulary(c.catalog).roles }), roles,
+        roles,
         el("h2", { text: "Permissions" }),
         el("p", { class: "muted", text: "Ticked: what they will be able to do. Changing a box sets it for this person over their role." }),
         grid,
@@ -619,7 +632,7 @@
 
       // Roles
       var roles = rolePicker(c, m.roles, "member-role");
-      append(area, el("h2", { text: words.roles }), roles,
+      append(area, el("h2", { text: "Access" }), roles,
         el("p", {}, el("button", { id: "save-roles", type: "button", text: "Save " + words.roles.toLowerCase(), disabled: !!manageReason, title: manageReason,
           onclick: function () {
             command("PUT", t() + "/users/" + enc(m.user_id) + "/roles", { roles: pickedRoles("member-role") }, "Roles of " + m.display_name + " saved").catch(fail);
@@ -732,11 +745,21 @@
 
   function split(text) { return text.split(",").map(function (s) { return s.trim(); }).filter(Boolean); }
 
+  // Names of the tenant's members and labels of its roles and plans, for
+  // sources and deltas (filled by `context`).
+  var names = {};
+  var vocab = { roles: {}, plans: {} };
+
+  function nameOf(actor) {
+    if (actor === "operator") return "the operator";
+    return names[actor] || actor;
+  }
+
   function sourceText(s) {
-    if (s.kind === "role") return "role " + s.role;
-    if (s.kind === "default_role") return "default role " + s.role;
-    if (s.kind === "plan") return "plan " + s.plan;
-    if (s.kind === "override") return "set by " + (s.by === "operator" ? "the operator" : s.by) + " at position " + s.position + " (" + when(s.at) + ")";
+    if (s.kind === "role") return "role " + (vocab.roles[s.role] || s.role);
+    if (s.kind === "default_role") return "default role " + (vocab.roles[s.role] || s.role);
+    if (s.kind === "plan") return "plan " + (vocab.plans[s.plan] || s.plan);
+    if (s.kind === "override") return "set by " + nameOf(s.by) + " at position " + s.position + " (" + when(s.at) + ")";
     return JSON.stringify(s);
   }
 
@@ -845,8 +868,7 @@
         api("GET", t() + "/audit?" + query.join("&") + (cursor ? "&cursor=" + enc(cursor) : "")).then(function (page) {
           pages += 1;
           // The API pages oldest first; the timeline reads newest first.
-          var items = page.entries.map(function (e) { return auditItem(c, e); }).reverse();
-          items.forEach(function (li) { list.insertBefore(li, list.firstChild); });
+          page.entries.forEach(function (e) { list.insertBefore(auditItem(c, e), list.firstChild); });
           if (page.next_cursor && pages < 25) more(page.next_cursor);
           else {
             if (!list.firstChild) append(list, el("li", { class: "muted", text: "No change matches." }));
@@ -1098,6 +1120,6 @@
   }
   loadSession();
   if (session) signedIn();
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", function () { toastBox.textContent = ""; route(); });
   route();
 })();
