@@ -2,6 +2,7 @@
 //! log and on a nats-server each test starts for itself.
 
 mod compliance;
+mod console;
 mod first_hour;
 mod gateway_auth;
 mod gateway_consistency;
