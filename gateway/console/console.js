@@ -452,12 +452,14 @@
         var s = state(p);
         var id = "perm-" + p.replace(/[^a-z0-9_]/gi, "-");
         var box = el("input", { type: "checkbox", id: id, "data-perm": p, checked: s.checked, disabled: !!s.locked,
-          "aria-describedby": id + "-why" });
+          title: s.locked || null, "aria-describedby": id + "-why" });
         box.addEventListener("change", function () { change(p, box.checked, box); });
         var why = [];
         if (requires[p]) why.push("Needs " + requires[p].map(function (r) { return permissionLabel(c.catalog, r); }).join(", "));
         if (s.note) why.push(s.note);
-        if (s.locked) why.push(s.locked);
+        // A lock the page already explains once (no team permission) is not
+        // repeated under every box; the box's title still says it.
+        if (s.locked && !s.quiet) why.push(s.locked);
         append(set, el("div", { class: "perm" + (s.overridden ? " overridden" : "") },
           box,
           el("label", { for: id, title: action.description || "" }, action.label,
@@ -672,7 +674,7 @@
             } });
         }
         return { checked: on, overridden: !!override, extra: extra,
-          locked: lock || manageReason || (!on && cannot[p]) || null,
+          locked: lock || manageReason || (!on && cannot[p]) || null, quiet: !lock && !!manageReason,
           note: override ? (override === "allow" ? "allowed for this person" : "denied for this person") : null };
       };
       state.scope = scopeOf;
