@@ -372,9 +372,8 @@ pub async fn verify(
             .checkpoints_confirmed
             .iter()
             .any(|k| k.tenant_seq == c.tenant_seq),
-        installation_key: compliance
-            .installation_key
-            .as_deref()
+        installation_key: state
+            .installation_key()
             .map(|k| k.eq_ignore_ascii_case(&c.public_key)),
         tenant_seq: c.tenant_seq,
         hash: c.hash,

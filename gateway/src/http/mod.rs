@@ -111,6 +111,7 @@ struct Inner {
     config: HttpConfig,
     metrics: PrometheusHandle,
     compliance: std::sync::OnceLock<Compliance>,
+    installation_key: std::sync::OnceLock<Option<String>>,
     rates: RateLimits,
     streams: StreamSlots,
     /// Turns true when the server begins to shut down; open streams end then.
@@ -123,8 +124,6 @@ struct Inner {
 pub struct Compliance {
     pub history: rollcall_replay::TeamHistory,
     pub checkpoints: Option<rollcall_replay::CheckpointStore>,
-    /// The installation's checkpoint public key (hex), when this gateway signs.
-    pub installation_key: Option<String>,
 }
 
 /// What every handler shares.
@@ -148,24 +147,34 @@ impl AppState {
             config,
             metrics: crate::telemetry::prometheus(),
             compliance: std::sync::OnceLock::new(),
+            installation_key: std::sync::OnceLock::new(),
         }))
     }
 
     /// Serves the compliance endpoints from `history` and `checkpoints` (without,
-    /// as-of answers fold the service's log and checkpoints answer 503);
-    /// `installation_key` is the checkpoint key this gateway signs with, if any.
+    /// as-of answers fold the service's log and checkpoints answer 503).
     pub fn with_compliance(
         self,
         history: rollcall_replay::TeamHistory,
         checkpoints: rollcall_replay::CheckpointStore,
-        installation_key: Option<String>,
     ) -> AppState {
         let _ = self.0.compliance.set(Compliance {
             history,
             checkpoints: Some(checkpoints),
-            installation_key,
         });
         self
+    }
+
+    /// The checkpoint key (hex) this gateway signs with, so `verify` can say
+    /// whether the newest checkpoint was signed with it.
+    pub fn with_installation_key(self, key: Option<String>) -> AppState {
+        let _ = self.0.installation_key.set(key);
+        self
+    }
+
+    /// See [`AppState::with_installation_key`]; `None` when this gateway does not sign.
+    pub fn installation_key(&self) -> Option<&str> {
+        self.0.installation_key.get().and_then(|k| k.as_deref())
     }
 
     pub fn compliance(&self) -> Compliance {
@@ -174,7 +183,6 @@ impl AppState {
             .get_or_init(|| Compliance {
                 history: rollcall_replay::TeamHistory::new(self.0.service.log().clone(), None),
                 checkpoints: None,
-                installation_key: None,
             })
             .clone()
     }
