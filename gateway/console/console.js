@@ -1043,7 +1043,7 @@
           el("dt", { text: "Key (Ed25519)" }), el("dd", {}, el("code", { id: "checkpoint-key", text: cp.public_key })),
           el("dt", { text: "Signature" }), el("dd", {}, el("span", { class: "badge " + (cp.signature_valid ? "ok" : "bad"), text: cp.signature_valid ? "valid" : "does not verify" })),
           el("dt", { text: "Chain still holds it" }), el("dd", {}, el("span", { class: "badge " + (cp.confirmed ? "ok" : "bad"), text: cp.confirmed ? "yes" : "no" })),
-          el("dt", { text: "This installation's key" }), el("dd", { text: cp.installation_key === null ? "unknown here (compare with `rollcall replay pubkey`)" : (cp.installation_key ? "yes" : "no: another key signed it") }))
+          el("dt", { text: "This installation's key" }), el("dd", { id: "installation-key", text: cp.installation_key === null ? "unknown here (compare with `rollcall replay pubkey`)" : (cp.installation_key ? "yes" : "no: another key signed it") }))
           : el("p", { class: "muted", text: "None yet: the server signs the heads that moved every checkpoint interval (30 s by default)." })));
       append(area, el("p", { class: "muted", text: "To check it yourself, offline: `rollcall replay verify --tenant " + v.tenant_id + "`, or scripts/check_chain.py over an export." }));
     }, function (e) { clear(area); append(area, errorBox(e)); });
