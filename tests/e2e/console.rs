@@ -563,6 +563,29 @@ async fn walk(c: &Console, p: &Product) {
     }
     c.wait_text("#checkpoint", "valid").await;
     c.shot(&format!("{name}-8-integrity")).await;
+
+    if name == "jtek" {
+        // A pending invitation: Resend mails a new link, Cancel withdraws it.
+        let (second, invitation) = h
+            .invite(
+                &tenant,
+                &admin,
+                "second@jtek.example",
+                json!({"roles": ["user"]}),
+            )
+            .await;
+        c.open("/console#/team?status=invited").await;
+        let row = format!("#members tr[data-user='{second}']");
+        c.find(&row).await;
+        c.find("#status-filter").await;
+        c.click(&format!("{row} button.resend")).await;
+        c.wait_text("#toast", "sent again").await;
+        invitation_token(h.server.data_dir(), &invitation, 2);
+        c.click(&format!("{row} button.cancel")).await;
+        c.wait_text("#toast", "canceled").await;
+        c.open("/console#/team?status=canceled").await;
+        c.wait_attr(&row, "data-status", "canceled").await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -597,18 +620,26 @@ async fn console_runs_each_seed_product_in_a_real_browser() {
             .set_window_size(390, 844)
             .await
             .expect("narrow window");
-        c.click("#nav a[data-page='team']").await;
-        c.find("#members").await;
-        c.shot("narrow-team").await;
-        let width: Value = c
-            .browser
-            .execute("return document.documentElement.scrollWidth;", vec![])
-            .await
-            .expect("width");
-        assert!(
-            width.as_u64().is_some_and(|w| w <= 390),
-            "the page scrolls sideways at 390 px: {width}"
-        );
+        for (page, ready) in [
+            ("team", "#members"),
+            ("invite", "#permissions"),
+            ("audit", "#audit-list li"),
+            ("asof", "#asof-table"),
+            ("integrity", "#chain-status"),
+        ] {
+            c.click(&format!("#nav a[data-page='{page}']")).await;
+            c.find(ready).await;
+            c.shot_top(&format!("narrow-{page}")).await;
+            let width: Value = c
+                .browser
+                .execute("return document.documentElement.scrollWidth;", vec![])
+                .await
+                .expect("width");
+            assert!(
+                width.as_u64().is_some_and(|w| w <= 390),
+                "{page} scrolls sideways at 390 px: {width}"
+            );
+        }
         let _ = c.browser.clone().close().await;
     })
     .await;
