@@ -795,14 +795,14 @@
   // ---------- Audit ----------
 
   var typeLabels = {
-    "tenant.created": "Account created", "catalog.defined": "Catalog defined", "plan.changed": "Plan changed",
+    "tenant.created": "Account created", "catalog.defined": "Catalog defined", "tenant.plan_changed": "Plan changed",
     "role.created": "Role created", "role.updated": "Role updated", "role.deleted": "Role deleted",
     "user.invited": "Invited", "invitation.resent": "Invitation resent", "invitation.canceled": "Invitation canceled",
     "invitation.accepted": "Invitation accepted", "user.roles_changed": "Roles changed",
     "user.permission_toggled": "Permission changed", "user.scope_changed": "Scope changed",
     "user.offices_changed": "Offices changed", "user.networks_changed": "Networks changed",
     "user.deactivated": "Deactivated", "user.reactivated": "Reactivated", "user.logged_in": "Logged in",
-    "user.profile_updated": "Profile updated"
+    "user.profile_updated": "Profile updated", "command.unchanged": "Retried command (nothing changed)"
   };
 
   function label(type) { return typeLabels[type] || type; }
@@ -1122,6 +1122,13 @@
   }
   loadSession();
   if (session) signedIn();
-  window.addEventListener("hashchange", function () { toastBox.textContent = ""; route(); });
+  // Each page reads the catalog and the signed-in member afresh: the plan, the
+  // catalog or one's own rights may have changed elsewhere.
+  window.addEventListener("hashchange", function () {
+    toastBox.textContent = "";
+    cache.context = null;
+    cache.grants = null;
+    route();
+  });
   route();
 })();
