@@ -564,6 +564,33 @@ async fn walk(c: &Console, p: &Product) {
     c.wait_text("#checkpoint", "valid").await;
     c.shot(&format!("{name}-8-integrity")).await;
 
+    if name == "jetbuilt" {
+        // On Lite, the always-on permissions are ticked and locked, and the
+        // Enterprise-only ones cannot be switched on.
+        let (status, answer) = h
+            .put(
+                &format!("/v1/tenants/{tenant}/plan"),
+                &admin,
+                json!({"plan": "lite"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        c.click("#nav a[data-page='invite']").await;
+        let always = c.find("input[data-perm='projects.all']").await;
+        assert!(always.is_selected().await.expect("ticked"));
+        assert_eq!(
+            always.attr("disabled").await.ok().flatten().as_deref(),
+            Some("true")
+        );
+        c.wait_text("#perm-projects-all-why", "Always on for Lite")
+            .await;
+        c.wait_text("#perm-reports-run-why", "Not available on Lite")
+            .await;
+        c.wait_text("#perm-costs-view-why", "Needs Projects: View Projects")
+            .await;
+        c.shot_top(&format!("{name}-9-lite-invite")).await;
+    }
+
     if name == "jtek" {
         // A pending invitation: Resend mails a new link, Cancel withdraws it.
         let (second, invitation) = h
