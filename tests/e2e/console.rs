@@ -26,7 +26,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The whole walk through the four products must end within this.
 const WHOLE_TEST: Duration = Duration::from_secs(100);
 /// Longest wait for one thing to show on the page.
-const STEP: Duration = Duration::from_secs(10);
+const STEP: Duration = Duration::from_secs(15);
 
 /// chromedriver, killed on drop.
 struct Driver {
