@@ -448,6 +448,15 @@ async fn walk(c: &Console, p: &Product) {
     }
     assert!(!c.check(p.toggled).await, "{name}: {} after", p.toggled);
     c.find("#effective").await;
+    // Her own history: invited, accepted, the toggle.
+    for step in [
+        "user.invited",
+        "invitation.accepted",
+        "user.permission_toggled",
+    ] {
+        c.find(&format!("#member-history li[data-type='{step}']"))
+            .await;
+    }
     c.shot(&format!("{name}-4-check")).await;
     c.shot_top(&format!("{name}-4-member")).await;
 
@@ -612,6 +621,14 @@ async fn walk(c: &Console, p: &Product) {
         c.wait_text("#toast", "canceled").await;
         c.open("/console#/team?status=canceled").await;
         c.wait_attr(&row, "data-status", "canceled").await;
+
+        // Reactivate brings the deactivated newcomer back.
+        c.open("/console#/team?status=deactivated").await;
+        let nia = format!("#members tr[data-user='{user}']");
+        c.click(&format!("{nia} button.reactivate")).await;
+        c.wait_text("#toast", "active again").await;
+        c.open("/console#/team?status=active").await;
+        c.wait_attr(&nia, "data-status", "active").await;
     }
 }
 
