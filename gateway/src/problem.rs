@@ -173,6 +173,7 @@ pub fn title(slug: &str) -> Option<&'static str> {
         "unsupported-media-type" => "Unsupported media type",
         "timeout" => "Timeout",
         "unavailable" => "Unavailable",
+        "outcome-unknown" => "Outcome unknown",
         "not-implemented" => "Not implemented",
         "internal" => "Internal error",
         "bad-request" => "Bad request",
@@ -188,6 +189,7 @@ pub fn title(slug: &str) -> Option<&'static str> {
 fn once(cause: &str) -> String {
     let cause = cause
         .strip_prefix("the event log is unavailable: ")
+        .or_else(|| cause.strip_prefix("the event log did not confirm the append: "))
         .unwrap_or(cause);
     let mut links: Vec<&str> = Vec::new();
     for link in cause.split(": ") {
@@ -322,6 +324,19 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(m) => {
                 let mut problem = log_unavailable(&m);
                 problem.detail.push_str("; nothing was written");
+                problem
+            }
+            ServiceError::OutcomeUnknown(m) => {
+                let mut problem = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "outcome-unknown",
+                    format!(
+                        "the event log did not confirm the append ({}); it may have been \
+                         written: retry with the same Idempotency-Key, which never appends twice",
+                        once(&m)
+                    ),
+                );
+                problem.retry_after = Some(RETRY_AFTER_SECS);
                 problem
             }
             ServiceError::Store(m) => ApiError::internal(m),
@@ -514,6 +529,7 @@ mod tests {
             "unsupported-media-type",
             "timeout",
             "unavailable",
+            "outcome-unknown",
             "not-implemented",
             "internal",
             "bad-request",

@@ -195,11 +195,12 @@ async fn an_unavailable_log_is_503_with_retry_after_and_writes_nothing() {
     h.log.fail_everything(false);
     h.log.fail_appends(false);
     assert_eq!(h.head().await, head, "nothing was written");
-    h.send(
+    h.send_retrying(
         Method::PUT,
         &format!("/v1/tenants/{}/plan", t.id),
         Some(OPERATOR),
         Some(json!({"plan": "starter"})),
+        &[],
     )
     .await
     .expect(StatusCode::OK);

@@ -125,3 +125,105 @@ async fn jetstream_a_retry_after_a_no_op_answers_the_no_op() {
     let (a, b) = two_gateways(|| logs.lock().expect("logs").pop().expect("a log")).await;
     a_retry_after_a_no_op_answers_the_no_op(a, b).await;
 }
+
+/// A log that stored an append and lost its acknowledgement: the answer says the
+/// outcome is unknown (never "nothing was written"), and the retry with the same
+/// key finds the event instead of appending it again.
+#[tokio::test]
+async fn an_unconfirmed_append_answers_outcome_unknown_and_its_retry_appends_nothing() {
+    let h = Harness::embedded();
+    let t = h.tenant(json!("jtek")).await;
+    let path = format!("/v1/tenants/{}/invitations", t.id);
+    let body = json!({"email": "ann@acme.test", "display_name": "Ann", "roles": ["user"]});
+    let key = [("idempotency-key", "invite-ann")];
+    let before = h.head().await;
+
+    h.log.lose_acks(true);
+    let lost = h
+        .send_with(
+            Method::POST,
+            &path,
+            Some(OPERATOR),
+            Some(body.clone()),
+            &key,
+        )
+        .await
+        .problem(StatusCode::SERVICE_UNAVAILABLE, "outcome-unknown");
+    assert_eq!(lost.header("retry-after"), Some("1"));
+    let detail = lost.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("retry with the same Idempotency-Key"),
+        "{detail}"
+    );
+    assert!(!detail.contains("nothing was written"), "{detail}");
+    assert_eq!(h.head().await, before + 1, "the event was in fact stored");
+    h.log.lose_acks(false);
+
+    let retried = h
+        .send_retrying(Method::POST, &path, Some(OPERATOR), Some(body), &key)
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(retried.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retried.position(), before + 1);
+    assert_eq!(h.head().await, before + 1, "the retry appended nothing");
+}
+
+/// Once an append found the log down, commands on every tenant are refused at
+/// once — without reaching the log — until a probe finds it back.
+#[tokio::test]
+async fn a_log_known_down_refuses_commands_without_a_round_trip() {
+    let h = Harness::embedded();
+    let (t1, t2) = (h.tenant(json!("jtek")).await, h.tenant(json!("jtek")).await);
+    let plan = |t: &Tenant| format!("/v1/tenants/{}/plan", t.id);
+    h.log.fail_everything(true);
+    h.send(
+        Method::PUT,
+        &plan(&t1),
+        Some(OPERATOR),
+        Some(json!({"plan": "starter"})),
+    )
+    .await
+    .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    let reached = h.log.appends();
+    for _ in 0..16 {
+        let refused = h
+            .send(
+                Method::PUT,
+                &plan(&t2),
+                Some(OPERATOR),
+                Some(json!({"plan": "starter"})),
+            )
+            .await
+            .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        assert_eq!(refused.header("retry-after"), Some("1"));
+    }
+    assert_eq!(
+        h.log.appends(),
+        reached,
+        "a command went to a log known down"
+    );
+
+    // Reads and checks keep answering from the read side meanwhile.
+    let owner = h.jwt(t2.id, t2.owner, Some("check"), false);
+    let check = h
+        .send(
+            Method::POST,
+            &format!("/v1/tenants/{}/check", t2.id),
+            Some(&owner),
+            Some(json!({"user_id": t2.owner.to_string(), "permission": "contacts.view"})),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(check.body["allowed"], json!(true));
+
+    h.log.fail_everything(false);
+    h.send_retrying(
+        Method::PUT,
+        &plan(&t2),
+        Some(OPERATOR),
+        Some(json!({"plan": "starter"})),
+        &[],
+    )
+    .await
+    .expect(StatusCode::OK);
+}

@@ -3,6 +3,7 @@
 
 mod compliance;
 mod console;
+mod faults;
 mod first_hour;
 mod gateway_auth;
 mod gateway_consistency;

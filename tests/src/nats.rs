@@ -69,6 +69,7 @@ impl NatsServer {
     /// Hard stop (SIGKILL): no clean shutdown, like a crashed machine's process.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused process dies of SIGKILL all the same.
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -88,6 +89,30 @@ impl NatsServer {
                 }
                 Err(_) => thread::sleep(Duration::from_millis(100)),
             }
+        }
+    }
+
+    /// Freezes the process (SIGSTOP): connections stay open and nothing answers,
+    /// as with a server stuck on its disk or its network.
+    pub fn pause(&mut self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused process (SIGCONT); it goes on with what it had received.
+    pub fn resume(&mut self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .arg(signal)
+                .arg(child.id().to_string())
+                .status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "kill {signal} nats-server failed"
+            );
         }
     }
 

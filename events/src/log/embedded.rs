@@ -142,9 +142,11 @@ impl EventLog for EmbeddedLog {
             .send(request)
             .await
             .map_err(|_| LogError::Unavailable("the log writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| LogError::Unavailable("the log writer has stopped".into()))?
+        // The writer took the request and stopped before answering: the batch it
+        // was in may have been written.
+        answer.await.map_err(|_| {
+            LogError::OutcomeUnknown("the log writer stopped before answering".into())
+        })?
     }
 
     async fn read(&self, from_position: u64) -> Result<EventStream, LogError> {

@@ -269,6 +269,11 @@ impl EventLog for JetStreamLog {
         event: &RawEnvelope,
     ) -> Result<Appended, LogError> {
         check_fits(tenant, expected_tenant_seq, event)?;
+        // Cut off from the server, a publish would wait in the client's buffer and
+        // might land long after its caller was told it failed: refuse it unsent.
+        if let Some(why) = self.unreachable() {
+            return Err(LogError::Unavailable(why));
+        }
         let mut head = match self.cached_head(tenant) {
             Some(head) if head.tenant_seq == expected_tenant_seq => head,
             // A new tenant needs no look-up: "no message yet" is what the server
@@ -345,6 +350,13 @@ impl EventLog for JetStreamLog {
 
     async fn tenant_head(&self, tenant: TenantId) -> Result<u64, LogError> {
         Ok(self.fetch_head(tenant).await?.tenant_seq)
+    }
+
+    fn unreachable(&self) -> Option<String> {
+        match self.client.connection_state() {
+            async_nats::connection::State::Connected => None,
+            _ => Some("not connected to NATS (reconnecting)".to_owned()),
+        }
     }
 }
 
@@ -461,9 +473,12 @@ fn check_stream(
 
 fn publish_error(e: PublishError) -> LogError {
     match e.kind() {
-        PublishErrorKind::TimedOut
-        | PublishErrorKind::BrokenPipe
-        | PublishErrorKind::MaxAckPending
+        // Sent, never acknowledged: the server may have stored it, or may still
+        // (the message can sit in the client's buffer until a reconnect).
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
+            LogError::OutcomeUnknown(format!("publish: {e}"))
+        }
+        PublishErrorKind::MaxAckPending
         // No responders: the stream has no leader right now (election, restart).
         | PublishErrorKind::StreamNotFound => LogError::Unavailable(format!("publish: {e}")),
         PublishErrorKind::MaxPayloadExceeded => LogError::Invalid(format!("publish: {e}")),

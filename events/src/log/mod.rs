@@ -11,8 +11,12 @@
 //! An acknowledged append is durable (embedded: flushed to disk; JetStream: stored
 //! by the server). Events are stored as [`RawEnvelope::to_json_bytes`] and read back
 //! byte for byte, so the hash chain verifies over exactly what was written.
-//! [`LogError::Unavailable`] means "try again later": the append may or may not have
-//! landed, and retrying the same event is always safe.
+//! [`LogError::Unavailable`] means "try again later": the log was not reached, so
+//! nothing was written. [`LogError::OutcomeUnknown`] means the append was sent but
+//! never confirmed (its acknowledgement timed out or the connection broke): it may
+//! have landed, or may still land. Retrying the same event is always safe; a retry
+//! decided anew must read the tenant first, and the expected sequence makes the
+//! two attempts compete for one place, so at most one of them is stored.
 //!
 //! The conformance suite lives in the `rollcall-tests` crate
 //! (`log_conformance`); every backend must pass all of it.
@@ -38,9 +42,10 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// The three ways an append or read can fail, kept apart all the way to the HTTP
-/// answer: a conflict is retried, an unavailable store is retried later (503), a
-/// store error is a bug or corruption (500).
+/// The ways an append or read can fail, kept apart all the way to the HTTP
+/// answer: a conflict is retried, an unavailable store is retried later (503), an
+/// unconfirmed append is retried with the same idempotency key (503), a store
+/// error is a bug or corruption (500).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LogError {
     #[error("tenant {tenant} is at sequence {actual}, the append expected {expected}")]
@@ -51,6 +56,9 @@ pub enum LogError {
     },
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
+    /// The append was sent and not confirmed; it may or may not be stored.
+    #[error("the event log did not confirm the append: {0}")]
+    OutcomeUnknown(String),
     #[error("the event log failed: {0}")]
     Store(String),
     #[error("the event does not fit the append: {0}")]
@@ -92,6 +100,12 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// The tenant's newest `tenant_seq` (0 when the tenant has no events).
     async fn tenant_head(&self, tenant: TenantId) -> Result<u64, LogError>;
+
+    /// Why the log cannot be reached right now, when the backend knows it without
+    /// a round trip (a client whose connection is down); `None` when it may be.
+    fn unreachable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The checks every backend makes before touching its store: the event belongs to

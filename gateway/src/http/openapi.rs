@@ -61,7 +61,7 @@ use rollcall_projections::*;
         AccessDelta, EffectiveAsOf, CheckpointList, PlatformsAnswer, Membership,
         MembershipList, ChainVerification, ChainPoint, CheckpointCheck,
     )),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &CommandOutages),
 )]
 pub struct ApiDoc;
 
@@ -79,6 +79,69 @@ impl Modify for Bearer {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every command (the operations taking an `Idempotency-Key`) may answer 503
+/// while the log is down or when it did not confirm the append.
+struct CommandOutages;
+
+impl Modify for CommandOutages {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::content::ContentBuilder;
+        use utoipa::openapi::header::HeaderBuilder;
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{Ref, ResponseBuilder};
+
+        let answer = ResponseBuilder::new()
+            .description(
+                "`unavailable`: the event log cannot be reached, nothing was written. \
+                 `outcome-unknown`: the log did not confirm the append, which may have been \
+                 written; retry with the same Idempotency-Key, which never appends twice. \
+                 Both carry `Retry-After` (seconds).",
+            )
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(0)),
+                    )
+                    .description(Some("seconds to wait before retrying"))
+                    .build(),
+            )
+            .content(
+                crate::problem::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .responses
+            .insert("CommandUnavailable".to_owned(), answer.into());
+        let answer = Ref::new("#/components/responses/CommandUnavailable");
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.put, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let keyed = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.name == "Idempotency-Key");
+                if keyed {
+                    operation
+                        .responses
+                        .responses
+                        .insert("503".to_owned(), answer.clone().into());
+                }
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What can go wrong executing a command, kept apart the way the HTTP answer needs
 //! it: a rejection by the rules (4xx), a conflict that survived every retry (409),
-//! an unavailable log (503, try later) and a store failure (500).
+//! an unavailable log (503, try later), an append of unknown outcome (503, retry
+//! with the same key) and a store failure (500).
 
 use rollcall_aggregates::DomainError;
 use rollcall_events::{LogError, TenantId};
@@ -20,6 +21,10 @@ pub enum ServiceError {
     /// The log cannot be reached right now; nothing was written.
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
+    /// The append was sent and never confirmed: it may have been written. A retry
+    /// with the same idempotency key finds it, or appends it once.
+    #[error("the event log did not confirm the append: {0}")]
+    OutcomeUnknown(String),
     /// The log failed or holds something this build cannot read.
     #[error("the event store failed: {0}")]
     Store(String),
@@ -32,6 +37,7 @@ impl ServiceError {
             ServiceError::Rejected(_) | ServiceError::IdempotencyKeyReused => "rejected",
             ServiceError::Conflict { .. } => "conflict",
             ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::OutcomeUnknown(_) => "unknown",
             ServiceError::Store(_) => "error",
         }
     }
@@ -45,6 +51,7 @@ impl From<LogError> for ServiceError {
                 attempts: 1,
             },
             LogError::Unavailable(m) => ServiceError::Unavailable(m),
+            LogError::OutcomeUnknown(m) => ServiceError::OutcomeUnknown(m),
             LogError::Store(m) | LogError::Invalid(m) => ServiceError::Store(m),
             e @ LogError::Undecodable { .. } => ServiceError::Store(e.to_string()),
         }

@@ -8,12 +8,13 @@
 //! decides again, which is safe because `decide` is pure.
 
 mod error;
+mod health;
 mod idempotency;
 mod tenant;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
@@ -26,12 +27,22 @@ use uuid::Uuid;
 
 pub use error::ServiceError;
 
+use health::LogHealth;
 pub use idempotency::{KEY_TTL, tenant_id_for_key};
 use idempotency::{StoredKey, fingerprint};
 use tenant::TenantState;
 
-/// How many times a command is decided again after losing a race to another writer.
-const MAX_ATTEMPTS: u32 = 5;
+pub use health::{PROBE_INTERVAL, PROBE_TIMEOUT};
+
+/// How many times a command is decided at most when it keeps losing races to
+/// other writers.
+const MAX_ATTEMPTS: u32 = 8;
+/// First pause after a lost race; it doubles with every further loss.
+const CONFLICT_BACKOFF: Duration = Duration::from_millis(5);
+/// Longest pause between two attempts.
+const CONFLICT_BACKOFF_MAX: Duration = Duration::from_millis(200);
+/// Longest a command spends pausing between attempts, in all.
+const CONFLICT_BUDGET: Duration = Duration::from_secs(1);
 
 /// Everything about a command that is not the command: who, when, why, and the
 /// fresh ids of its event.
@@ -92,6 +103,7 @@ impl Outcome {
 pub struct CommandService {
     log: Arc<dyn EventLog>,
     tenants: SyncMutex<HashMap<TenantId, Arc<Mutex<TenantState>>>>,
+    health: LogHealth,
 }
 
 impl CommandService {
@@ -99,6 +111,20 @@ impl CommandService {
         CommandService {
             log,
             tenants: SyncMutex::new(HashMap::new()),
+            health: LogHealth::default(),
+        }
+    }
+
+    /// Why the log is known down right now (commands then answer 503 at once).
+    pub fn log_down(&self) -> Option<String> {
+        self.health.down(self.log.as_ref())
+    }
+
+    /// Refuses at once while the log is known down.
+    fn check_log(&self) -> Result<(), ServiceError> {
+        match self.log_down() {
+            Some(why) => Err(ServiceError::Unavailable(why)),
+            None => Ok(()),
         }
     }
 
@@ -167,7 +193,14 @@ impl CommandService {
         meta: CommandMeta,
     ) -> Result<Outcome, ServiceError> {
         let name = command.name();
-        let result = self.execute_on(tenant, command, meta).await;
+        let result = match self.check_log() {
+            Ok(()) => self.execute_on(tenant, command, meta).await,
+            Err(e) => Err(e),
+        };
+        if let Err(ServiceError::Unavailable(cause) | ServiceError::OutcomeUnknown(cause)) = &result
+        {
+            self.health.mark_down(self.log.clone(), cause);
+        }
         let outcome = match &result {
             Ok(o) => o.name(),
             Err(e) => e.outcome(),
@@ -198,13 +231,19 @@ impl CommandService {
 
         let slot = self.slot(tenant);
         let mut state = slot.lock().await;
+        // The log may have gone down while this command waited for the lock.
+        self.check_log()?;
+        let mut paused = Duration::ZERO;
         // A tenant this gateway has folded is decided on its cached state at once:
         // an append on a stale state is refused by the log (the tenant moved on)
         // and decided again after catching up, so a write costs one round trip.
-        // A refusal is only answered once the state is known to be the log's.
+        // A refusal is only answered once the state is known to be the log's. A
+        // key first used through another gateway is found the same way: whatever
+        // the stale state decides either appends (refused, then caught up) or is
+        // refused (caught up before answering), since even a keyed no-op appends.
         let mut fresh = false;
-        for _ in 0..MAX_ATTEMPTS {
-            if !fresh && (state.team.tenant_seq == 0 || state.keys_may_be_stale(&meta)) {
+        for attempt in 0..MAX_ATTEMPTS {
+            if !fresh && state.team.tenant_seq == 0 {
                 self.catch_up(tenant, &mut state).await?;
                 fresh = true;
             }
@@ -285,6 +324,13 @@ impl CommandService {
                 }
                 Err(LogError::Conflict { .. }) => {
                     tracing::debug!(%tenant, expected, "append conflict; deciding again");
+                    // Writers that collided once would collide again in lockstep:
+                    // each pauses a random while, longer after every loss.
+                    let pause = backoff(attempt).min(CONFLICT_BUDGET.saturating_sub(paused));
+                    if attempt + 1 < MAX_ATTEMPTS && !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                        paused += pause;
+                    }
                     self.catch_up(tenant, &mut state).await?;
                     fresh = true;
                     continue;
@@ -297,6 +343,17 @@ impl CommandService {
             attempts: MAX_ATTEMPTS,
         })
     }
+}
+
+/// A random pause before attempt `attempt + 1` ("full jitter"): up to
+/// [`CONFLICT_BACKOFF`] doubled per lost race, at most [`CONFLICT_BACKOFF_MAX`].
+fn backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let cap = CONFLICT_BACKOFF
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(CONFLICT_BACKOFF_MAX);
+    let micros = u64::try_from(cap.as_micros()).unwrap_or(u64::MAX);
+    Duration::from_micros(rand::thread_rng().gen_range(0..=micros))
 }
 
 /// The answer to an event this call appended: a recorded no-op answers unchanged.

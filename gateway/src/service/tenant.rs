@@ -29,16 +29,6 @@ impl TenantState {
         }
     }
 
-    /// Whether a keyed command must look at the log before deciding: its key may
-    /// have been used through another gateway, and a decision on a stale state
-    /// would then be refused by the log only if it appended (a no-op or a refusal
-    /// would not be). Keyless commands go straight to the decider.
-    pub fn keys_may_be_stale(&self, meta: &crate::service::CommandMeta) -> bool {
-        meta.idempotency_key
-            .as_deref()
-            .is_some_and(|key| !self.keys.contains_key(key))
-    }
-
     /// The first answer given for `key`, unless it expired by `now`.
     pub fn answer_for(&self, key: &str, now: DateTime<Utc>) -> Option<&Remembered> {
         self.keys.get(key).filter(|r| now - r.at < KEY_TTL)

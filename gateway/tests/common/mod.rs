@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,11 +30,14 @@ pub const OPERATOR: &str = "test-operator-token-0123456789abcdef";
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 pub const INVITE_KEY: &str = "test-invite-key-0123456789abcdef0123456789";
 
-/// A log that answers `Unavailable` while switched off.
+/// A log that answers `Unavailable` while switched off, or stores appends and
+/// loses their acknowledgement; it counts the appends that reach it.
 pub struct FlakyLog {
     inner: Arc<dyn EventLog>,
     appends_down: AtomicBool,
     all_down: AtomicBool,
+    acks_lost: AtomicBool,
+    appends: AtomicUsize,
 }
 
 impl FlakyLog {
@@ -43,7 +46,20 @@ impl FlakyLog {
             inner,
             appends_down: AtomicBool::new(false),
             all_down: AtomicBool::new(false),
+            acks_lost: AtomicBool::new(false),
+            appends: AtomicUsize::new(0),
         }
+    }
+
+    /// Appends are stored but answered `OutcomeUnknown`, as when the log's
+    /// acknowledgement times out.
+    pub fn lose_acks(&self, lost: bool) {
+        self.acks_lost.store(lost, Ordering::SeqCst);
+    }
+
+    /// Appends that reached this log (refused ones included).
+    pub fn appends(&self) -> usize {
+        self.appends.load(Ordering::SeqCst)
     }
 
     pub fn fail_appends(&self, down: bool) {
@@ -71,13 +87,20 @@ impl EventLog for FlakyLog {
         expected: u64,
         event: &RawEnvelope,
     ) -> Result<Appended, LogError> {
+        self.appends.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         if self.appends_down.load(Ordering::SeqCst) {
             return Err(LogError::Unavailable(
                 "appends switched off by the test".into(),
             ));
         }
-        self.inner.append(tenant, expected, event).await
+        let appended = self.inner.append(tenant, expected, event).await?;
+        if self.acks_lost.load(Ordering::SeqCst) {
+            return Err(LogError::OutcomeUnknown(
+                "publish: timed out (acknowledgement lost by the test)".into(),
+            ));
+        }
+        Ok(appended)
     }
     async fn read(&self, from: u64) -> Result<EventStream, LogError> {
         self.check()?;
@@ -431,6 +454,29 @@ impl Harness {
 
     pub async fn head(&self) -> u64 {
         self.log.head().await.expect("head")
+    }
+
+    /// Sends a command the way the retry rule says: a 503 is retried after its
+    /// `Retry-After` (here a tenth of it), up to 50 times.
+    pub async fn send_retrying(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        for _ in 0..50 {
+            let answer = self
+                .send_with(method.clone(), path, token, body.clone(), headers)
+                .await;
+            if answer.status != StatusCode::SERVICE_UNAVAILABLE {
+                return answer;
+            }
+            assert!(answer.header("retry-after").is_some(), "{:#?}", answer.body);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{method} {path} still answers 503 after 50 retries");
     }
 }
 
