@@ -119,6 +119,49 @@ pub async fn concurrent_gateways_on_one_tenant_keep_one_chain(log: Arc<dyn Event
     assert_eq!(team.members.len(), 11);
 }
 
+/// Four gateways, each sending its commands one after the other on one tenant:
+/// every race lost is decided again after a random pause, and no command gives
+/// up with a conflict.
+pub async fn racing_writers_are_retried_until_each_command_lands(logs: Vec<Arc<dyn EventLog>>) {
+    const PER_WRITER: usize = 40;
+    let services: Vec<Arc<CommandService>> = logs
+        .iter()
+        .map(|log| Arc::new(CommandService::new(log.clone())))
+        .collect();
+    let tenant = fresh::tenant_id();
+    executed(
+        services[0]
+            .execute(tenant, create(tenant, "o@x.test"), meta(None))
+            .await
+            .unwrap(),
+    );
+    let mut writers = Vec::new();
+    for (w, service) in services.iter().cloned().enumerate() {
+        writers.push(tokio::spawn(async move {
+            let mut gave_up = 0;
+            for n in 0..PER_WRITER {
+                let email = format!("w{w}-{n}@x.test");
+                match service.execute(tenant, invite(&email), meta(None)).await {
+                    Ok(outcome) => {
+                        executed(outcome);
+                    }
+                    Err(ServiceError::Conflict { .. }) => gave_up += 1,
+                    Err(e) => panic!("{email}: {e}"),
+                }
+            }
+            gave_up
+        }));
+    }
+    let mut gave_up = 0;
+    for writer in writers {
+        gave_up += writer.await.unwrap();
+    }
+    assert_eq!(gave_up, 0, "commands gave up after losing every race");
+    let events = chain(logs[0].as_ref(), tenant).await;
+    assert_eq!(events.len(), 1 + PER_WRITER * services.len());
+    assert_chain(&events);
+}
+
 pub async fn a_retry_after_a_restart_returns_the_first_answer(log: Arc<dyn EventLog>) {
     // A keyed creation names its tenant after the key (as the handler does).
     let tenant = tenant_id_for_key("create-1");
@@ -176,6 +219,23 @@ async fn embedded_a_retry_after_a_restart_returns_the_first_answer() {
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
     a_retry_after_a_restart_returns_the_first_answer(log).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_racing_writers_are_retried_until_each_command_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(EmbeddedLog::open(dir.path()).unwrap());
+    racing_writers_are_retried_until_each_command_lands(vec![log; 4]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jetstream_racing_writers_are_retried_until_each_command_lands() {
+    let nats = rollcall_tests::NatsServer::start();
+    let mut logs = Vec::new();
+    for _ in 0..4 {
+        logs.push(jetstream(&nats).await);
+    }
+    racing_writers_are_retried_until_each_command_lands(logs).await;
 }
 
 #[tokio::test]
