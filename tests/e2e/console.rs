@@ -657,7 +657,13 @@ async fn console_runs_each_seed_product_in_a_real_browser() {
             shots: screenshots_dir(),
         };
         for product in &PRODUCTS {
+            let walked = Instant::now();
             walk(&c, product).await;
+            println!(
+                "console: {} walked in {:?}",
+                product.catalog,
+                walked.elapsed()
+            );
         }
         // The team page at a phone's width.
         c.browser
