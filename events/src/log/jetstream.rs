@@ -102,7 +102,9 @@ impl JetStreamLog {
             .reconnect_delay_callback(|attempts| {
                 Duration::from_millis((attempts as u64).saturating_mul(100).min(1_000))
             })
-            .connect(config.url.as_str())
+            // The client takes a cluster as a list; the flag names it as one
+            // comma-separated string.
+            .connect(server_list(&config.url))
             .await
             // The URL may carry credentials; it stays out of the message.
             .map_err(|e| LogError::Unavailable(format!("cannot connect to NATS: {e}")))?;
@@ -469,6 +471,14 @@ fn check_stream(
         );
     }
     Ok(())
+}
+
+/// `nats://a:4222,nats://b:4222` as the list of servers it names.
+fn server_list(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect()
 }
 
 fn publish_error(e: PublishError) -> LogError {

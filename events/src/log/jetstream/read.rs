@@ -19,6 +19,10 @@ const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
 /// How often an idle subscription checks whether the client has reconnected.
 const RECONNECT_CHECK: Duration = Duration::from_millis(250);
+/// How long a subscription waits for its next event before asking the stream
+/// whether it has one: on a cluster, the consumer lives with the stream's leader
+/// and is gone with it, while the client stays connected to another node.
+const STALL_CHECK: Duration = Duration::from_secs(1);
 
 /// Parses a stored message and gives it its position.
 pub(super) fn decode(payload: &[u8], position: u64) -> Result<RawEnvelope, LogError> {
@@ -151,6 +155,8 @@ impl JetStreamLog {
             /// The client's connection count when the consumer was created.
             connects: u64,
             pause: Duration,
+            /// How long the consumer has delivered nothing.
+            idle: Duration,
         }
         let state = State {
             log: self.clone(),
@@ -158,6 +164,7 @@ impl JetStreamLog {
             messages: None,
             connects: 0,
             pause: RETRY_MIN,
+            idle: Duration::ZERO,
         };
         futures::stream::unfold(state, |mut st| async move {
             loop {
@@ -184,10 +191,23 @@ impl JetStreamLog {
                         // heartbeats, so start a new one at once.
                         if st.log.connects() != st.connects {
                             st.messages = None;
+                            continue;
+                        }
+                        st.idle += RECONNECT_CHECK;
+                        if st.idle >= STALL_CHECK {
+                            st.idle = Duration::ZERO;
+                            let head = tokio::time::timeout(STALL_CHECK, super::EventLog::head(&st.log)).await;
+                            if let Ok(Ok(head)) = head
+                                && head >= st.next
+                            {
+                                tracing::warn!(next = st.next, head, "subscription stalled behind the stream; restarting its consumer");
+                                st.messages = None;
+                            }
                         }
                         continue;
                     }
                 };
+                st.idle = Duration::ZERO;
                 match next {
                     Some(Ok(message)) => {
                         let item = decode_message(&message);
