@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `rollcall` binary, driven over HTTP, on the embedded
 //! log and on a nats-server each test starts for itself.
 
+mod cluster;
 mod compliance;
 mod console;
 mod faults;

@@ -38,6 +38,7 @@ impl Harness {
         let options = ServerOptions {
             nats_url: nats.as_ref().map(|n| n.url()),
             env,
+            ..ServerOptions::default()
         };
         let server = RollcallServer::start(env!("CARGO_BIN_EXE_rollcall"), options);
         Harness {

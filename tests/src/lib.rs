@@ -1,10 +1,12 @@
 //! Shared test helpers: a private nats-server per test, the real `rollcall` binary
 //! as a child process, and the event log's conformance suite that every backend runs.
 
+pub mod cluster;
 pub mod log_conformance;
 pub mod nats;
 pub mod server;
 
+pub use cluster::NatsCluster;
 pub use nats::NatsServer;
 pub use server::{RollcallServer, ServerOptions};
 

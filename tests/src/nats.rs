@@ -181,7 +181,7 @@ impl Drop for NatsServer {
 }
 
 /// `nats-server` from PATH, else the distribution's location.
-fn find_binary() -> PathBuf {
+pub(crate) fn find_binary() -> PathBuf {
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join("nats-server"))
@@ -198,7 +198,7 @@ fn find_binary() -> PathBuf {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
         Ok(addr) => addr.port(),
         Err(e) => panic!("cannot find a free port: {e}"),
@@ -207,7 +207,7 @@ fn free_port() -> u16 {
 
 /// A NATS server greets every new connection with an `INFO` line; checking for it
 /// (not just an open port) makes sure it is our server that answered.
-fn accepts_nats(port: u16) -> bool {
+pub(crate) fn accepts_nats(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
@@ -216,7 +216,7 @@ fn accepts_nats(port: u16) -> bool {
     stream.read_exact(&mut greeting).is_ok() && &greeting == b"INFO"
 }
 
-fn read_log(path: &Path) -> String {
+pub(crate) fn read_log(path: &Path) -> String {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| format!("(cannot read {}: {e})", path.display()))
 }

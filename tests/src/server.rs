@@ -21,6 +21,8 @@ pub struct ServerOptions {
     pub nats_url: Option<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// Extra arguments of `serve`.
+    pub args: Vec<String>,
 }
 
 /// A running `rollcall serve`.
@@ -68,6 +70,7 @@ impl RollcallServer {
         if let Some(url) = &self.options.nats_url {
             command.arg("--nats-url").arg(url);
         }
+        command.args(&self.options.args);
         for (k, v) in &self.options.env {
             command.env(k, v);
         }
