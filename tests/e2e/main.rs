@@ -17,6 +17,7 @@ mod jethub;
 mod jobtracker;
 mod jtek;
 mod security;
+mod shutdown;
 mod smoke;
 mod support;
 mod walkthrough;

@@ -111,6 +111,28 @@ impl RollcallServer {
         self.data_dir.path()
     }
 
+    /// Asks the process to stop (SIGTERM) and waits for it, at most `limit`:
+    /// its exit status and how long it took, or `None` (and a SIGKILL) when it
+    /// was still running at the limit.
+    pub fn terminate(&mut self, limit: Duration) -> Option<(std::process::ExitStatus, Duration)> {
+        let child = self.child.as_mut()?;
+        let started = Instant::now();
+        let sent = Command::new("kill").arg(child.id().to_string()).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "kill -TERM rollcall failed"
+        );
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some((status, started.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        None
+    }
+
     /// Hard stop (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
