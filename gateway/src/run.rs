@@ -283,11 +283,20 @@ pub async fn open_log(config: &Config) -> Result<rollcall_replay::open::OpenedLo
             data_dir: config.data_dir.clone(),
             nats_url: config.nats_url.clone(),
             nats_replicas: config.nats_replicas,
-            cache_bytes: None,
+            cache_bytes: Some(LOG_CACHE_BYTES),
         })
         .await?,
     )
 }
+
+/// Memory sled may keep of the embedded log's pages (its default is 1 GiB). The
+/// read side answers from its own index, so this cache only serves catch-up
+/// reads and recent writes.
+pub const LOG_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// Memory sled may keep of the projections' pages.
+pub const PROJECTIONS_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// Memory sled may keep of the mailer's checkpoint database.
+pub const MAILER_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Opens (or creates) this gateway's projections.
 pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections, RunError> {
@@ -295,7 +304,11 @@ pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections
         path: path.to_owned(),
         message,
     };
-    let db = sled::open(path).map_err(|e| err(e.to_string()))?;
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(PROJECTIONS_CACHE_BYTES)
+        .open()
+        .map_err(|e| err(e.to_string()))?;
     rollcall_projections::Projections::open(db).map_err(|e| err(e.to_string()))
 }
 
@@ -319,7 +332,11 @@ fn start_mailer(
         path: path.clone(),
         message,
     };
-    let db = sled::open(&path).map_err(|e| err(e.to_string()))?;
+    let db = sled::Config::new()
+        .path(&path)
+        .cache_capacity(MAILER_CACHE_BYTES)
+        .open()
+        .map_err(|e| err(e.to_string()))?;
     let tree = db.open_tree("mailer.v1").map_err(|e| err(e.to_string()))?;
     let key = secrets.invite_key();
     let mint: MintToken = Arc::new(move |token| crate::invite_token::mint(&key, token));

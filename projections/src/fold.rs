@@ -16,8 +16,8 @@ use rollcall_events::{Envelope, Event, TenantId, UserId};
 use crate::audit::{StoredAudit, StoredDelta};
 use crate::error::ProjectionError;
 use crate::index::{MemberEntry, MembershipKey, ReadView, TenantIndex};
-use crate::store::{Batch, audit_key, member_key, team_key};
-use crate::stored::{StoredMember, StoredTeam, encode};
+use crate::store::{Batch, audit_key, member_key, team_key, vocabulary_key};
+use crate::stored::{StoredMember, StoredTeam, StoredVocabulary, encode};
 
 /// The projector's own state: every tenant's folded team.
 #[derive(Default)]
@@ -31,6 +31,8 @@ pub(crate) struct Folded {
 pub(crate) struct Dirty {
     members: BTreeSet<(TenantId, UserId)>,
     teams: BTreeSet<TenantId>,
+    /// Tenants whose catalog or roles changed in the batch.
+    vocabularies: BTreeSet<TenantId>,
 }
 
 /// A stored value that cannot be encoded (a bug, reported rather than hidden).
@@ -158,24 +160,27 @@ impl Folded {
         );
         let team = evolve(team, envelope);
 
-        let previous = view.tenants.get(&tenant).cloned();
-        let Some(mut index) = (match (&previous, vocabulary_changed) {
-            (Some(p), false) => Some(TenantIndex {
-                position: team.position,
-                tenant_seq: team.tenant_seq,
-                ..(**p).clone()
-            }),
-            (p, _) => tenant_index(tenant, &team, p.as_deref()),
+        // The tenant's index, changed in place: the first event of a batch that
+        // touches it copies the published one, the others reuse that copy.
+        let previous = view.tenants.remove(&tenant);
+        let Some(mut index_arc) = (match (previous, vocabulary_changed) {
+            (Some(p), false) => Some(p),
+            (p, _) => tenant_index(tenant, &team, p.as_deref()).map(Arc::new),
         }) else {
             // No catalog: nothing a reader could be told about this tenant.
             self.teams.insert(tenant, team);
             return Ok(());
         };
-        if reach == AccessReach::Everyone {
-            access_changed = team.members.keys().copied().collect();
-        }
+        let index = Arc::make_mut(&mut index_arc);
+        index.position = team.position;
+        index.tenant_seq = team.tenant_seq;
+        let access_changed: BTreeSet<UserId> = if reach == AccessReach::Everyone {
+            team.members.keys().copied().collect()
+        } else {
+            access_changed.into_iter().collect()
+        };
         // Members whose entry changes: whose access may have, and the target.
-        let mut touched: BTreeSet<UserId> = access_changed.iter().copied().collect();
+        let mut touched = access_changed.clone();
         touched.extend(target);
         let mut deltas = Vec::new();
         {
@@ -192,7 +197,7 @@ impl Folded {
                     _ => Arc::new(member_access(&vocabulary, member)),
                 };
                 deltas.extend(delta(
-                    &index,
+                    index,
                     member,
                     old.as_ref().map(|o| &*o.access),
                     &access,
@@ -248,7 +253,10 @@ impl Folded {
             encode(&audit).map_err(encoding)?,
         );
         dirty.teams.insert(tenant);
-        view.tenants.insert(tenant, Arc::new(index));
+        if vocabulary_changed {
+            dirty.vocabularies.insert(tenant);
+        }
+        view.tenants.insert(tenant, index_arc);
         self.teams.insert(tenant, team);
         Ok(())
     }
@@ -264,9 +272,18 @@ impl Folded {
                 );
             }
         }
+        for tenant in dirty.vocabularies {
+            if let Some(team) = self.teams.get(&tenant) {
+                let vocabulary = StoredVocabulary::of(team).map_err(encoding)?;
+                batch.put(
+                    vocabulary_key(tenant),
+                    encode(&vocabulary).map_err(encoding)?,
+                );
+            }
+        }
         for tenant in dirty.teams {
             if let Some(team) = self.teams.get(&tenant) {
-                let header = StoredTeam::of(team, tenant).map_err(encoding)?;
+                let header = StoredTeam::of(team, tenant);
                 batch.put(team_key(tenant), encode(&header).map_err(encoding)?);
             }
         }
@@ -348,11 +365,13 @@ mod tests {
         }
         let (mut folded, mut view) = (Folded::default(), ReadView::default());
         let records = fold(&mut folded, &mut view, &h.events);
-        // One audit entry per event, the owner and user 2 once, the team once.
-        assert_eq!(records, h.events.len() + 2 + 1);
+        // One audit entry per event, the owner and user 2 once, the team header
+        // and its vocabulary once.
+        assert_eq!(records, h.events.len() + 2 + 1 + 1);
         assert_eq!(folded.teams[&TENANT], h.team(TENANT));
 
-        // A login afterwards: its audit entry, its member, the team header.
+        // A login afterwards: its audit entry, its member, the team header (the
+        // vocabulary did not change).
         let before = h.events.len();
         login(&mut h, 2);
         assert_eq!(fold(&mut folded, &mut view, &h.events[before..]), 3);

@@ -104,6 +104,39 @@ pub struct MembershipKey {
     pub user: UserId,
 }
 
+/// The memberships one email holds, in order. Almost always one: a small shared
+/// slice costs a fraction of a persistent set's node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memberships(Arc<[MembershipKey]>);
+
+impl Memberships {
+    pub fn iter(&self) -> impl Iterator<Item = &MembershipKey> {
+        self.0.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds `key` (once).
+    pub fn insert(&mut self, key: MembershipKey) {
+        if let Err(at) = self.0.binary_search(&key) {
+            let mut keys = self.0.to_vec();
+            keys.insert(at, key);
+            self.0 = keys.into();
+        }
+    }
+
+    /// Takes `key` out, if it is there.
+    pub fn remove(&mut self, key: &MembershipKey) {
+        if let Ok(at) = self.0.binary_search(key) {
+            let mut keys = self.0.to_vec();
+            keys.remove(at);
+            self.0 = keys.into();
+        }
+    }
+}
+
 /// The read side as of one position: every tenant, and every email's
 /// memberships across tenants.
 #[derive(Debug, Clone, Default)]
@@ -113,7 +146,7 @@ pub struct ReadView {
     pub tenants: imbl::HashMap<TenantId, Arc<TenantIndex>>,
     /// Normalised email → the tenants' members holding it (canceled invitees
     /// excluded).
-    pub emails: imbl::HashMap<Arc<str>, imbl::OrdSet<MembershipKey>>,
+    pub emails: imbl::HashMap<Arc<str>, Memberships>,
 }
 
 impl ReadView {

@@ -498,12 +498,15 @@ fn team_of(
         key: format!("team of tenant {tenant}"),
         message,
     };
+    let vocabulary = store
+        .vocabulary(tenant)?
+        .ok_or_else(|| corrupt("its catalog and roles are missing".into()))?;
     let members = store
         .members(tenant)
         .map(|m| Member::try_from(m?).map_err(|e| corrupt(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
     let team = header
-        .into_team(members)
+        .into_team(vocabulary, members)
         .map_err(|e| corrupt(e.to_string()))?;
     Ok((tenant, team))
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::StoredAudit;
 use crate::error::ProjectionError;
-use crate::stored::{SCHEMA_VERSION, StoredMember, StoredTeam, decode};
+use crate::stored::{SCHEMA_VERSION, StoredMember, StoredTeam, StoredVocabulary, decode};
 
 /// The tree of this layout. An older layout lives in a tree of another name and
 /// is dropped once the projections are rebuilt from the log.
@@ -21,6 +21,7 @@ pub const PROJECTIONS_TREE: &str = "projections.v2";
 pub const OLD_TREES: [&str; 1] = ["projections.v1"];
 
 const TEAM: u8 = b't';
+const VOCABULARY: u8 = b'v';
 const MEMBER: u8 = b'm';
 const AUDIT: u8 = b'a';
 const QUARANTINE: u8 = b'q';
@@ -30,6 +31,15 @@ const SCHEMA: &[u8] = b"~schema";
 pub(crate) fn team_key(tenant: TenantId) -> Vec<u8> {
     let mut key = Vec::with_capacity(17);
     key.push(TEAM);
+    key.extend_from_slice(tenant.0.as_bytes());
+    key
+}
+
+/// The tenant's catalog and roles, written only when they change (not with
+/// every team header).
+pub(crate) fn vocabulary_key(tenant: TenantId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(17);
+    key.push(VOCABULARY);
     key.extend_from_slice(tenant.0.as_bytes());
     key
 }
@@ -199,6 +209,18 @@ impl Store {
     /// One tenant's team header.
     pub fn team(&self, tenant: TenantId) -> Result<Option<StoredTeam>, ProjectionError> {
         let key = team_key(tenant);
+        match self.tree.get(&key)? {
+            None => Ok(None),
+            Some(bytes) => decode(&bytes).map(Some).map_err(|e| corrupt(&key, e)),
+        }
+    }
+
+    /// One tenant's vocabulary record.
+    pub fn vocabulary(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<StoredVocabulary>, ProjectionError> {
+        let key = vocabulary_key(tenant);
         match self.tree.get(&key)? {
             None => Ok(None),
             Some(bytes) => decode(&bytes).map(Some).map_err(|e| corrupt(&key, e)),

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// The layout and encoding of everything below. A store written under another
 /// version is rebuilt from the log.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// An instant, exactly (seconds and nanoseconds since the epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,17 +63,48 @@ pub fn actor_from(a: StoredActor) -> Actor {
     })
 }
 
-/// A tenant's team without its members (they are stored one by one).
+/// A tenant's vocabulary — its catalog and roles — stored apart from the team
+/// header: it changes rarely and is the largest part of a tenant's state, so a
+/// batch rewrites it only when an event changed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredVocabulary {
+    /// The catalog document as JSON (its optional fields need a self-describing
+    /// format).
+    pub catalog: Option<String>,
+    pub roles: Vec<StoredRole>,
+}
+
+impl StoredVocabulary {
+    pub fn of(team: &Team) -> Result<StoredVocabulary, serde_json::Error> {
+        Ok(StoredVocabulary {
+            catalog: team
+                .catalog()
+                .map(|c| serde_json::to_string(c.doc()))
+                .transpose()?,
+            roles: team
+                .roles
+                .values()
+                .map(|r| StoredRole {
+                    key: r.key.as_str().to_owned(),
+                    label: r.label.clone(),
+                    description: r.description.clone(),
+                    grants: r.grants.iter().map(|g| g.as_str().to_owned()).collect(),
+                    except: r.except.iter().map(|g| g.as_str().to_owned()).collect(),
+                    builtin: r.builtin,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A tenant's team without its members (they are stored one by one) nor its
+/// vocabulary (a [`StoredVocabulary`] of its own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredTeam {
     pub tenant_id: [u8; 16],
     pub name: String,
-    /// The catalog document as JSON (its optional fields need a self-describing
-    /// format).
-    pub catalog: Option<String>,
     pub catalog_version: u32,
     pub plan: String,
-    pub roles: Vec<StoredRole>,
     pub tenant_seq: u64,
     pub head_hash: String,
     pub position: u64,
@@ -287,45 +318,33 @@ impl TryFrom<StoredMember> for Member {
 }
 
 impl StoredTeam {
-    pub fn of(team: &Team, tenant: TenantId) -> Result<StoredTeam, serde_json::Error> {
-        Ok(StoredTeam {
+    pub fn of(team: &Team, tenant: TenantId) -> StoredTeam {
+        StoredTeam {
             tenant_id: *tenant.0.as_bytes(),
             name: team.name.clone(),
-            catalog: team
-                .catalog()
-                .map(|c| serde_json::to_string(c.doc()))
-                .transpose()?,
             catalog_version: team.catalog_version,
             plan: team.plan.clone(),
-            roles: team
-                .roles
-                .values()
-                .map(|r| StoredRole {
-                    key: r.key.as_str().to_owned(),
-                    label: r.label.clone(),
-                    description: r.description.clone(),
-                    grants: r.grants.iter().map(|g| g.as_str().to_owned()).collect(),
-                    except: r.except.iter().map(|g| g.as_str().to_owned()).collect(),
-                    builtin: r.builtin,
-                })
-                .collect(),
             tenant_seq: team.tenant_seq,
             head_hash: team.head_hash.clone(),
             position: team.position,
-        })
+        }
     }
 
-    /// The team again, with its members; an error when its catalog no longer
-    /// parses (a store to rebuild).
-    pub fn into_team(self, members: Vec<Member>) -> Result<Team, serde_json::Error> {
-        let catalog = match self.catalog {
+    /// The team again, with its vocabulary and members; an error when its
+    /// catalog no longer parses (a store to rebuild).
+    pub fn into_team(
+        self,
+        vocabulary: StoredVocabulary,
+        members: Vec<Member>,
+    ) -> Result<Team, serde_json::Error> {
+        let catalog = match vocabulary.catalog {
             Some(json) => {
                 let doc: CatalogDoc = serde_json::from_str(&json)?;
                 Some(Arc::new(Catalog::index(doc)))
             }
             None => None,
         };
-        let roles: BTreeMap<RoleKey, Role> = self
+        let roles: BTreeMap<RoleKey, Role> = vocabulary
             .roles
             .into_iter()
             .map(|r| {
@@ -403,12 +422,12 @@ mod tests {
         let bytes = encode(&StoredMember::from(&member)).unwrap();
         let back = Member::try_from(decode::<StoredMember>(&bytes).unwrap()).unwrap();
         assert_eq!(back, member);
-        let header = StoredTeam::of(&team, TENANT).unwrap();
-        let bytes = encode(&header).unwrap();
+        let header = encode(&StoredTeam::of(&team, TENANT)).unwrap();
+        let vocabulary = encode(&StoredVocabulary::of(&team).unwrap()).unwrap();
         let members = team.members.values().map(|m| (**m).clone()).collect();
-        let again = decode::<StoredTeam>(&bytes)
+        let again = decode::<StoredTeam>(&header)
             .unwrap()
-            .into_team(members)
+            .into_team(decode(&vocabulary).unwrap(), members)
             .unwrap();
         assert_eq!(again, team);
     }

@@ -1,8 +1,8 @@
 //! Per-tenant snapshots of the Team, every N events, so an as-of answer starts
 //! from the newest snapshot at or before the instant and folds only the rest.
 //!
-//! Kept in sled (`snapshots.v2`, key tenant ‖ tenant_seq) or in memory. What is
-//! stored are the projections' own versioned records ([`StoredTeam`] and
+//! Kept in sled (`snapshots.v3`, key tenant ‖ tenant_seq) or in memory. What is
+//! stored are the projections' own versioned records ([`StoredTeam`], [`StoredVocabulary`] and
 //! [`StoredMember`], postcard-encoded), never the domain's structs, so the domain
 //! may change freely. Snapshots are a cache: deleting the tree loses nothing, and
 //! the tree of an older format is dropped on open.
@@ -13,15 +13,17 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use rollcall_aggregates::{Member, Team};
 use rollcall_events::TenantId;
-use rollcall_projections::stored::{Instant, StoredMember, StoredTeam, decode, encode};
+use rollcall_projections::stored::{
+    Instant, StoredMember, StoredTeam, StoredVocabulary, decode, encode,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReplayError;
 
 /// The sled tree of stored snapshots.
-pub const SNAPSHOT_TREE: &str = "snapshots.v2";
+pub const SNAPSHOT_TREE: &str = "snapshots.v3";
 /// Trees of older snapshot formats, dropped on open.
-const OLD_SNAPSHOT_TREES: [&str; 1] = ["snapshots.v1"];
+const OLD_SNAPSHOT_TREES: [&str; 2] = ["snapshots.v1", "snapshots.v2"];
 /// Default distance between two snapshots of a tenant, in events.
 pub const DEFAULT_EVERY: u64 = 1_000;
 
@@ -36,6 +38,7 @@ pub struct TeamSnapshot {
     /// answers for instant `at` only when `through <= at`.
     pub through: Instant,
     pub team: StoredTeam,
+    pub vocabulary: StoredVocabulary,
     pub members: Vec<StoredMember>,
 }
 
@@ -50,7 +53,8 @@ impl TeamSnapshot {
             tenant_seq: team.tenant_seq,
             occurred_at: occurred_at.into(),
             through: through.into(),
-            team: StoredTeam::of(team, tenant).map_err(snap_err)?,
+            team: StoredTeam::of(team, tenant),
+            vocabulary: StoredVocabulary::of(team).map_err(snap_err)?,
             members: team
                 .members
                 .values()
@@ -65,7 +69,9 @@ impl TeamSnapshot {
             .into_iter()
             .map(|m| Member::try_from(m).map_err(snap_err))
             .collect::<Result<Vec<_>, _>>()?;
-        self.team.into_team(members).map_err(snap_err)
+        self.team
+            .into_team(self.vocabulary, members)
+            .map_err(snap_err)
     }
 }
 
@@ -125,7 +131,7 @@ fn through_nanos(t: DateTime<Utc>) -> i64 {
 }
 
 impl SnapshotStore {
-    /// Snapshots in `db`'s `snapshots.v2` tree, one every `every` events.
+    /// Snapshots in `db`'s `snapshots.v3` tree, one every `every` events.
     pub fn open(db: &sled::Db, every: u64) -> Result<Self, ReplayError> {
         for old in OLD_SNAPSHOT_TREES {
             if db.tree_names().iter().any(|n| n.as_ref() == old.as_bytes()) {
