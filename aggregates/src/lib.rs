@@ -26,6 +26,7 @@ pub mod access;
 pub mod catalog;
 pub mod limits;
 pub mod team;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use access::{

@@ -1,4 +1,4 @@
-//! Specification helpers, compiled for every consumer so other crates' tests can
+//! Specification helpers behind the `testing` feature, so other crates' tests can
 //! reuse them: `given([events]).when(command).then(event)` / `.then_err(error)`,
 //! envelope sealing and a few fixture catalogs.
 //!

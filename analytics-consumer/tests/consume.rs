@@ -10,11 +10,11 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use pretty_assertions::assert_eq;
 use rollcall_analytics_consumer::{AnalyticsConfig, Counts, TYPE_HEADER, consume};
-use rollcall_events::log::{JetStreamConfig, JetStreamLog};
 use rollcall_events::{
-    Actor, Event, EventId, EventLog, EventMeta, GENESIS_HASH, InvitationAccepted, InvitationId,
-    MemberKind, RawEnvelope, TenantCreated, TenantId, UserId, UserInvited,
+    Actor, Event, EventId, EventMeta, GENESIS_HASH, InvitationAccepted, InvitationId, MemberKind,
+    RawEnvelope, TenantCreated, TenantId, UserId, UserInvited,
 };
+use rollcall_log::{EventLog, JetStreamConfig, JetStreamLog};
 use rollcall_tests::nats::NatsServer;
 
 /// One tenant's events, sealed in sequence with a hash chain.
@@ -200,7 +200,7 @@ fn the_tenant_comes_from_the_subject_and_the_type_from_the_header() {
 
 #[test]
 fn the_type_header_is_the_one_the_log_writes() {
-    assert_eq!(TYPE_HEADER, rollcall_events::log::jetstream::TYPE_HEADER);
+    assert_eq!(TYPE_HEADER, rollcall_log::jetstream::TYPE_HEADER);
 }
 
 /// The binary as `README.md` runs it: counts on stdout as one JSON line, and a

@@ -78,7 +78,7 @@ pub enum RunError {
         min: usize,
     },
     #[error("cannot open the event log: {0}")]
-    Log(#[from] rollcall_events::LogError),
+    Log(#[from] rollcall_log::LogError),
     #[error("{0}")]
     Open(#[from] rollcall_replay::open::OpenError),
     #[error("checkpoint key: {0}")]
@@ -318,7 +318,7 @@ pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections
 fn start_mailer(
     config: &Config,
     secrets: &crate::auth::Secrets,
-    log: Arc<dyn rollcall_events::EventLog>,
+    log: Arc<dyn rollcall_log::EventLog>,
 ) -> Result<
     (
         tokio::sync::oneshot::Sender<()>,

@@ -23,7 +23,8 @@ use std::convert::Infallible;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
 use futures::{Stream, StreamExt};
-use rollcall_events::{LogError, RawEnvelope, TenantId};
+use rollcall_events::{RawEnvelope, TenantId};
+use rollcall_log::LogError;
 use tokio::sync::broadcast;
 
 use crate::auth::{Need, Principal};

@@ -5,7 +5,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::*;
 use pretty_assertions::assert_eq;
-use rollcall_events::EventLog;
+use rollcall_log::EventLog;
 use serde_json::{Value, json};
 
 fn users_of(body: &Value) -> Vec<Value> {

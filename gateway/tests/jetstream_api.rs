@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
+use rollcall_log::jetstream::{JetStreamConfig, JetStreamLog};
 use serde_json::json;
 
 #[tokio::test]

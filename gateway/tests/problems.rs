@@ -316,7 +316,8 @@ async fn queries_read_their_writes_or_answer_503() {
 #[tokio::test]
 async fn a_tenant_whose_catalog_does_not_compile_answers_503_until_the_operator_repairs_it() {
     use rollcall_aggregates::testing::{OWNER, TENANT, catalogs, tenant_created};
-    use rollcall_events::{Actor, EventLog, Permission};
+    use rollcall_events::{Actor, Permission};
+    use rollcall_log::EventLog;
 
     let h = Harness::embedded();
     // A catalog in the log that this version would refuse: a role granting a

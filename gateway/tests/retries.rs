@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use rollcall_events::EventLog;
-use rollcall_events::log::embedded::EmbeddedLog;
-use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
+use rollcall_log::jetstream::{JetStreamConfig, JetStreamLog};
+use rollcall_log::{EventLog, embedded::EmbeddedLog};
 use serde_json::json;
 
 /// Two gateways over one log, each with its own read side.

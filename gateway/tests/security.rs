@@ -46,7 +46,7 @@ fn claims(t: &Tenant, user: rollcall_events::UserId) -> Claims {
 
 fn harness(config: HttpConfig) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let log = rollcall_events::log::EmbeddedLog::open(&dir.path().join("log")).unwrap();
+    let log = rollcall_log::EmbeddedLog::open(&dir.path().join("log")).unwrap();
     Harness::with_config(std::sync::Arc::new(log), dir, config)
 }
 

@@ -9,12 +9,12 @@ use chrono::Utc;
 use futures::TryStreamExt;
 use pretty_assertions::assert_eq;
 use rollcall_aggregates::{Command, DomainError, Team};
-use rollcall_events::log::embedded::EmbeddedLog;
-use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
-use rollcall_events::{Actor, EventLog, GENESIS_HASH, RawEnvelope, TenantId};
+use rollcall_events::{Actor, GENESIS_HASH, RawEnvelope, TenantId};
 use rollcall_gateway::fresh;
 use rollcall_gateway::service::tenant_id_for_key;
 use rollcall_gateway::service::{CommandMeta, CommandService, Outcome, ServiceError};
+use rollcall_log::jetstream::{JetStreamConfig, JetStreamLog};
+use rollcall_log::{EventLog, embedded::EmbeddedLog};
 
 fn meta(key: Option<&str>) -> CommandMeta {
     CommandMeta {

@@ -19,8 +19,8 @@ use eventsource_stream::{Event as SseEvent, Eventsource};
 use futures::{Stream, StreamExt};
 use http_body_util::BodyExt;
 use pretty_assertions::assert_eq;
-use rollcall_events::EventLog;
 use rollcall_gateway::http::HttpConfig;
+use rollcall_log::EventLog;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -286,9 +286,7 @@ async fn a_log_that_fails_during_catch_up_ends_the_stream_and_a_reconnect_resume
 #[tokio::test]
 async fn deactivation_ends_the_members_stream_before_anything_else_is_sent() {
     let h = harness(
-        Arc::new(
-            rollcall_events::log::EmbeddedLog::open(&tempfile::tempdir().unwrap().keep()).unwrap(),
-        ),
+        Arc::new(rollcall_log::EmbeddedLog::open(&tempfile::tempdir().unwrap().keep()).unwrap()),
         Duration::from_secs(15),
     );
     let t = h.tenant(json!("jtek")).await;
@@ -322,9 +320,7 @@ async fn deactivation_ends_the_members_stream_before_anything_else_is_sent() {
 #[tokio::test]
 async fn losing_the_team_permission_or_the_token_ends_the_stream() {
     let h = harness(
-        Arc::new(
-            rollcall_events::log::EmbeddedLog::open(&tempfile::tempdir().unwrap().keep()).unwrap(),
-        ),
+        Arc::new(rollcall_log::EmbeddedLog::open(&tempfile::tempdir().unwrap().keep()).unwrap()),
         Duration::from_millis(200),
     );
     let t = h.tenant(json!("jtek")).await;
@@ -367,9 +363,7 @@ async fn losing_the_team_permission_or_the_token_ends_the_stream() {
 #[tokio::test]
 async fn streams_are_capped_per_member_and_per_tenant_and_freed_on_close() {
     let h = harness_with(
-        Arc::new(
-            rollcall_events::log::EmbeddedLog::open(&tempfile::tempdir().unwrap().keep()).unwrap(),
-        ),
+        Arc::new(rollcall_log::EmbeddedLog::open(&tempfile::tempdir().unwrap().keep()).unwrap()),
         HttpConfig {
             streams_per_member: 1,
             streams_per_tenant: 2,

@@ -11,8 +11,8 @@ use axum::http::{Method, StatusCode};
 use common::*;
 use futures::{StreamExt, TryStreamExt};
 use pretty_assertions::assert_eq;
-use rollcall_events::log::embedded::EmbeddedLog;
-use rollcall_events::{Appended, EventLog, EventStream, LogError, RawEnvelope, TenantId};
+use rollcall_events::{RawEnvelope, TenantId};
+use rollcall_log::{Appended, EventLog, EventStream, LogError, embedded::EmbeddedLog};
 use serde_json::json;
 
 #[tokio::test]

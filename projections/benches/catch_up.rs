@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::join_all;
 use rollcall_aggregates::{CheckRequest, Resource};
-use rollcall_events::log::EmbeddedLog;
-use rollcall_events::{EventLog, Permission};
+use rollcall_events::Permission;
+use rollcall_log::{EmbeddedLog, EventLog};
 use rollcall_projections::Projections;
 use rollcall_projections::testing::{BusyRounds, busy_tenant, busy_user};
 
@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             black_box(raw?);
             n += 1;
         }
-        Ok::<u64, rollcall_events::LogError>(n)
+        Ok::<u64, rollcall_log::LogError>(n)
     })?;
     let read_time = started.elapsed();
     assert_eq!(read, head);
@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let raw = raw?;
             out.push((raw.position, raw.to_json_bytes()));
         }
-        Ok::<_, rollcall_events::LogError>(out)
+        Ok::<_, rollcall_log::LogError>(out)
     })?;
     let raw_db = sled::open(dir.path().join("raw"))?;
     let tree = raw_db.open_tree("raw")?;

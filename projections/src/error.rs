@@ -1,6 +1,6 @@
 //! Why a projection read or the projector failed.
 
-use rollcall_events::LogError;
+use rollcall_log::LogError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]

@@ -13,6 +13,7 @@ mod projections;
 mod projector;
 mod store;
 pub mod stored;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod views;
 

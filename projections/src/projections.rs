@@ -10,7 +10,8 @@ use arc_swap::ArcSwap;
 use rollcall_aggregates::{
     CheckOutcome, CheckRequest, Effective, Member, MemberStatus, Team, effective_from,
 };
-use rollcall_events::{Envelope, EventLog, LogError, RawEnvelope, TenantId, UserId};
+use rollcall_events::{Envelope, RawEnvelope, TenantId, UserId};
+use rollcall_log::{EventLog, LogError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use rollcall_events::{EventLog, LogError, RawEnvelope};
+use rollcall_events::RawEnvelope;
+use rollcall_log::{EventLog, LogError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -1,4 +1,4 @@
-//! Test fixtures, compiled for every consumer so other crates' tests can reuse
+//! Test fixtures behind the `testing` feature, so other crates' tests can reuse
 //! them: histories of sealed events across tenants with fixed ids and times (so
 //! every view and snapshot is deterministic), and projections in a temporary db.
 //!

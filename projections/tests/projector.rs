@@ -12,9 +12,11 @@ use rollcall_aggregates::testing::{
     OWNER, TENANT, catalogs, invited, joined, tenant_created, user,
 };
 use rollcall_aggregates::{CheckRequest, Command, MemberStatus, Resource, check};
-use rollcall_events::log::{EmbeddedLog, JetStreamConfig, JetStreamLog};
-use rollcall_events::{Actor, Appended, EventLog, EventStream, LogError, RawEnvelope, TenantId};
+use rollcall_events::{Actor, RawEnvelope, TenantId};
 use rollcall_events::{Permission, RoleKey};
+use rollcall_log::{
+    Appended, EmbeddedLog, EventLog, EventStream, JetStreamConfig, JetStreamLog, LogError,
+};
 use rollcall_projections::testing::{History, busy_history};
 use rollcall_projections::{AuditQuery, ProjectionError, Projections, WaitTimeout};
 use rollcall_tests::{NatsServer, open_sled};

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::{Scenario, TENANT, at};
 use rollcall_aggregates::testing::OWNER;
-use rollcall_events::log::EmbeddedLog;
 use rollcall_events::{
     Actor, Event, Permission, PermissionToggled, RoleKey, RolesChanged, Toggle, UserId,
     UserLoggedIn,
 };
+use rollcall_log::EmbeddedLog;
 use rollcall_replay::open::{LogLocation, REPLAY_CACHE_BYTES, open_log};
 use rollcall_replay::{
     ExportFilter, ExportFormat, SnapshotStore, TeamHistory, export_log, verify_log,

@@ -17,7 +17,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use rollcall_aggregates::{Catalog, Effective, MemberStatus, Source, Team, effective, evolve};
 use rollcall_events::catalog::Scope;
-use rollcall_events::{Envelope, EventLog, MemberKind, Permission, RawEnvelope, TenantId, UserId};
+use rollcall_events::{Envelope, MemberKind, Permission, RawEnvelope, TenantId, UserId};
+use rollcall_log::EventLog;
 use serde::Serialize;
 
 use crate::error::ReplayError;

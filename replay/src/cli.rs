@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use rollcall_events::{Actor, EventLog, Permission, TenantId, UserId};
+use rollcall_events::{Actor, Permission, TenantId, UserId};
+use rollcall_log::EventLog;
 use serde::Serialize;
 
 use crate::as_of::TeamHistory;

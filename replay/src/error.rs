@@ -1,7 +1,8 @@
 //! The one error type of the replay library. Tampering is not an error: a verify
 //! that finds it succeeded, and says so in its report.
 
-use rollcall_events::{DecodeError, LogError};
+use rollcall_events::DecodeError;
+use rollcall_log::LogError;
 use thiserror::Error;
 
 use crate::checkpoint::CheckpointError;

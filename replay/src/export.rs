@@ -8,7 +8,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
-use rollcall_events::{Actor, EventLog, LogError, RawEnvelope, TenantId, UserId};
+use rollcall_events::{Actor, RawEnvelope, TenantId, UserId};
+use rollcall_log::{EventLog, LogError};
 use serde::Serialize;
 
 use crate::csv_out::CsvOut;

@@ -10,9 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rollcall_events::log::embedded::EmbeddedLog;
-use rollcall_events::log::jetstream::{JetStreamConfig, JetStreamLog};
-use rollcall_events::{EventLog, LogError};
+use rollcall_log::jetstream::{JetStreamConfig, JetStreamLog};
+use rollcall_log::{EventLog, LogError, embedded::EmbeddedLog};
 
 use crate::checkpoint::{CheckpointError, CheckpointStore};
 use crate::identity::LogIdentity;

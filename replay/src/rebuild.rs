@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use rollcall_events::EventLog;
+use rollcall_log::EventLog;
 use rollcall_projections::Projections;
 use serde::Serialize;
 

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use futures::{Stream, StreamExt};
-use rollcall_events::{EventLog, GENESIS_HASH, LogError, RawEnvelope, TenantId};
+use rollcall_events::{GENESIS_HASH, RawEnvelope, TenantId};
+use rollcall_log::{EventLog, LogError};
 use serde::Serialize;
 
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use common::{MemoryLog, Scenario, TENANT, acme, at};
 use pretty_assertions::assert_eq;
-use rollcall_events::{EventLog, TenantId};
+use rollcall_events::TenantId;
+use rollcall_log::EventLog;
 use rollcall_replay::{
     CheckpointError, CheckpointPublisher, CheckpointSigner, CheckpointStore, SignedCheckpoint,
     latest_checkpoints, publish_checkpoints,

@@ -7,8 +7,7 @@ use std::sync::Mutex;
 
 use common::{TENANT, acme};
 use pretty_assertions::assert_eq;
-use rollcall_events::EventLog;
-use rollcall_events::log::EmbeddedLog;
+use rollcall_log::{EmbeddedLog, EventLog};
 use rollcall_projections::Projections;
 use rollcall_replay::{ReplayError, rebuild};
 

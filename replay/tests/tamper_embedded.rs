@@ -7,8 +7,8 @@ mod common;
 use chrono::{DateTime, Utc};
 use common::{TENANT, acme, at};
 use pretty_assertions::assert_eq;
-use rollcall_events::log::EmbeddedLog;
-use rollcall_events::{EventLog, LogError, RawEnvelope};
+use rollcall_events::RawEnvelope;
+use rollcall_log::{EmbeddedLog, EventLog, LogError};
 use rollcall_replay::{
     CheckpointSigner, ReplayError, SignedCheckpoint, TamperKind, VerifyReport, verify, verify_log,
 };

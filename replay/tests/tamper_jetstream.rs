@@ -13,8 +13,8 @@ use async_nats::jetstream::{self, stream::StorageType};
 use bytes::Bytes;
 use common::{TENANT, acme, at};
 use pretty_assertions::assert_eq;
-use rollcall_events::log::{JetStreamConfig, JetStreamLog};
-use rollcall_events::{EventLog, RawEnvelope};
+use rollcall_events::RawEnvelope;
+use rollcall_log::{EventLog, JetStreamConfig, JetStreamLog};
 use rollcall_replay::{
     CheckpointPublisher, CheckpointSigner, CheckpointStore, TamperKind, VerifyReport, verify,
 };

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream;
 use bytes::Bytes;
 use futures::stream::{FuturesUnordered, StreamExt};
-use rollcall_events::log::{EmbeddedLog, JetStreamConfig, JetStreamLog};
-use rollcall_events::{EventLog, GENESIS_HASH, RawEnvelope, TenantId};
+use rollcall_events::{GENESIS_HASH, RawEnvelope, TenantId};
+use rollcall_log::{EmbeddedLog, EventLog, JetStreamConfig, JetStreamLog};
 use rollcall_tests::NatsServer;
 use rollcall_tests::log_conformance::{new_tenant, sealed};
 

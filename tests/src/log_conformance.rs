@@ -11,9 +11,9 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use pretty_assertions::assert_eq;
 use rollcall_events::{
-    Actor, Event, EventId, EventLog, EventMeta, EventStream, GENESIS_HASH, LogError, PlanChanged,
-    RawEnvelope, TenantId,
+    Actor, Event, EventId, EventMeta, GENESIS_HASH, PlanChanged, RawEnvelope, TenantId,
 };
+use rollcall_log::{EventLog, EventStream, LogError};
 use uuid::Uuid;
 
 pub type Log = Arc<dyn EventLog>;

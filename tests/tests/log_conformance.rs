@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use pretty_assertions::assert_eq;
-use rollcall_events::log::{EmbeddedLog, JetStreamConfig, JetStreamLog};
-use rollcall_events::{EventId, EventLog, GENESIS_HASH, LogError, TenantId};
+use rollcall_events::{EventId, GENESIS_HASH, TenantId};
+use rollcall_log::{EmbeddedLog, EventLog, JetStreamConfig, JetStreamLog, LogError};
 use rollcall_tests::NatsServer;
 use rollcall_tests::log_conformance::{self as suite, Backend, Log};
 use tempfile::TempDir;
@@ -124,7 +124,7 @@ async fn append_until_back(
     tenant: TenantId,
     expected: u64,
     event: &rollcall_events::RawEnvelope,
-) -> rollcall_events::Appended {
+) -> rollcall_log::Appended {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match log.append(tenant, expected, event).await {
@@ -183,7 +183,7 @@ async fn jetstream_survives_a_server_restart() {
     let appended = append_until_back(&log, tenant, 4, &next).await;
     assert_eq!(
         appended,
-        rollcall_events::Appended {
+        rollcall_log::Appended {
             position: 5,
             duplicate: false
         }
@@ -241,7 +241,7 @@ async fn jetstream_retry_beyond_the_duplicate_window_is_still_idempotent() {
             .expect("retry");
         assert_eq!(
             retry,
-            rollcall_events::Appended {
+            rollcall_log::Appended {
                 position: event.position,
                 duplicate: true
             }

@@ -162,66 +162,6 @@ pub enum DomainError {
     Unchanged { what: &'static str },
 }
 
-impl DomainError {
-    /// Stable slug of the HTTP problem type.
-    pub fn slug(&self) -> &'static str {
-        use DomainError::*;
-        match self {
-            TenantNotFound | UnknownMember { .. } | UnknownInvitation { .. } => "not-found",
-            TenantExists { .. }
-            | UserIdTaken { .. }
-            | InvitationIdTaken { .. }
-            | RoleExists { .. }
-            | NotActive { .. }
-            | NotAccepted { .. }
-            | NotDeactivated { .. } => "conflict",
-            OperatorOnly { .. }
-            | NotAuthorized { .. }
-            | Forbidden { .. }
-            | PermissionRequired { .. } => "forbidden",
-            LastActiveAdmin { .. } => "last-admin",
-            Escalation { .. } => "escalation",
-            OnlyAdminsChangeAdmins { .. } => "only-admins-change-admins",
-            ExternalViewOnly { .. } => "external-view-only",
-            PrerequisiteMissing { .. } => "prerequisite-missing",
-            UnknownRole { .. } => "unknown-role",
-            UnknownPermission { .. } => "unknown-permission",
-            UnknownArea { .. } => "unknown-area",
-            UnknownPlan { .. } => "unknown-plan",
-            SingleRole { .. } => "single-role",
-            AlwaysOn { .. }
-            | PlanUnavailable { .. }
-            | CustomRolesNotAllowed { .. }
-            | TooManyOffices { .. } => "plan-restriction",
-            AllOffices { .. } => "all-offices",
-            NetworkNotAllowed { .. } => "network-not-allowed",
-            EmailTaken { .. } => "email-taken",
-            MfaRequired => "mfa-required",
-            InvitationCanceled { .. } => "invitation-canceled",
-            InvitationUsed { .. } => "invitation-used",
-            InvitationSuperseded { .. } => "invitation-superseded",
-            InvitationExpired { .. } => "invitation-expired",
-            BuiltinRole { .. } => "builtin-role",
-            RoleInUse { .. } => "role-in-use",
-            InvalidCatalog(_) => "invalid-catalog",
-            Unchanged { .. } => "unchanged",
-            AreaNotScoped { .. }
-            | ScopeNotOffered { .. }
-            | InvalidCidr { .. }
-            | InvalidEmail { .. }
-            | InvalidRoleKey { .. }
-            | InvalidReassign { .. }
-            | Empty { .. }
-            | TooLong { .. }
-            | TooMany { .. }
-            | InvalidText { .. }
-            | InvalidExpiry { .. }
-            | UnknownProfileLink { .. }
-            | CatalogKeyChanged { .. } => "validation",
-        }
-    }
-}
-
 /// `a, b, c` for messages (ids print as plain uuids, not `UserId(…)`).
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
     items

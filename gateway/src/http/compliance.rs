@@ -63,7 +63,7 @@ pub struct DiffQuery {
 
 fn replay_error(e: ReplayError) -> ApiError {
     match e {
-        ReplayError::Log(rollcall_events::LogError::Unavailable(m)) => ApiError::unavailable(m),
+        ReplayError::Log(rollcall_log::LogError::Unavailable(m)) => ApiError::unavailable(m),
         other => ApiError::internal(other.to_string()),
     }
 }
@@ -271,7 +271,7 @@ pub struct ChainVerification {
 /// Walks the tenant's chain once, holding it to the newest signed checkpoint when
 /// that checkpoint's signature verifies.
 async fn walk_chain(
-    log: &dyn rollcall_events::EventLog,
+    log: &dyn rollcall_log::EventLog,
     tenant: TenantId,
     checkpoint: Option<&SignedCheckpoint>,
 ) -> Result<(rollcall_replay::VerifyReport, ChainPoint), ReplayError> {
@@ -315,12 +315,12 @@ async fn walk_chain(
             }
         }
         match failed {
-            Some(rollcall_events::LogError::Store(_)) if !whole_log => continue,
+            Some(rollcall_log::LogError::Store(_)) if !whole_log => continue,
             Some(e) => return Err(e.into()),
             None => return Ok((verifier.finish(), verified)),
         }
     }
-    Err(ReplayError::Log(rollcall_events::LogError::Unavailable(
+    Err(ReplayError::Log(rollcall_log::LogError::Unavailable(
         "the log could not be read".to_owned(),
     )))
 }

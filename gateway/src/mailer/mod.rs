@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures::StreamExt;
 use lettre::message::Mailbox;
-use rollcall_events::{EventLog, LogError};
+use rollcall_log::{EventLog, LogError};
 
 pub use message::{ComposeError, MailText, accept_link, compose, render};
 pub use state::{MailerState, OpenInvitation, TenantLabel};

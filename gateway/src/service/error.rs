@@ -4,7 +4,8 @@
 //! with the same key) and a store failure (500).
 
 use rollcall_aggregates::DomainError;
-use rollcall_events::{LogError, TenantId};
+use rollcall_events::TenantId;
+use rollcall_log::LogError;
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

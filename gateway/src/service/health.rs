@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rollcall_events::EventLog;
+use rollcall_log::EventLog;
 
 /// Pause between two probes of a log marked down.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);

@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use rollcall_aggregates::{Command, Context, DomainError, decide};
-use rollcall_events::{
-    Actor, CommandUnchanged, Event, EventId, EventLog, EventMeta, LogError, RawEnvelope, TenantId,
-};
+use rollcall_events::{Actor, CommandUnchanged, Event, EventId, EventMeta, RawEnvelope, TenantId};
+use rollcall_log::{EventLog, LogError};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 

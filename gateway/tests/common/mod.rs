@@ -13,14 +13,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use futures::TryStreamExt;
 use http_body_util::BodyExt;
-use rollcall_events::log::embedded::EmbeddedLog;
-use rollcall_events::{
-    Appended, Event, EventLog, EventStream, InvitationId, LogError, RawEnvelope, TenantId, UserId,
-};
+use rollcall_events::{Event, InvitationId, RawEnvelope, TenantId, UserId};
 use rollcall_gateway::auth::{MintOptions, Secrets, mint_jwt};
 use rollcall_gateway::http::{AppState, HttpConfig, router};
 use rollcall_gateway::invite_token;
 use rollcall_gateway::service::CommandService;
+use rollcall_log::{Appended, EventLog, EventStream, LogError, embedded::EmbeddedLog};
 use rollcall_projections::{Projections, ProjectorHandle};
 use serde_json::{Value, json};
 use tempfile::TempDir;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use rollcall_events::{Appended, EventLog, EventStream, LogError, RawEnvelope, TenantId};
+use rollcall_events::{RawEnvelope, TenantId};
+use rollcall_log::{Appended, EventLog, EventStream, LogError};
 
 pub struct FlakySubscribe {
     pub inner: Arc<dyn EventLog>,

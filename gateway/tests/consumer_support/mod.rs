@@ -10,12 +10,12 @@ pub mod outbox;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use rollcall_events::log::EmbeddedLog;
 use rollcall_events::{
-    Actor, Event, EventId, EventLog, EventMeta, GENESIS_HASH, InvitationAccepted,
-    InvitationCanceled, InvitationId, InvitationResent, MemberKind, RawEnvelope, RoleKey,
-    TenantCreated, TenantId, UserId, UserInvited,
+    Actor, Event, EventId, EventMeta, GENESIS_HASH, InvitationAccepted, InvitationCanceled,
+    InvitationId, InvitationResent, MemberKind, RawEnvelope, RoleKey, TenantCreated, TenantId,
+    UserId, UserInvited,
 };
+use rollcall_log::{EmbeddedLog, EventLog};
 use uuid::Uuid;
 
 /// An embedded (sled) event log in a fresh directory; keep the directory alive

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use rollcall_events::{EventLog, InvitationId, TenantId};
+use rollcall_events::{InvitationId, TenantId};
 use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig, MintToken};
+use rollcall_log::EventLog;
 use sha2::Sha256;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use rollcall_events::{EventLog, TenantId};
+use rollcall_events::TenantId;
+use rollcall_log::EventLog;
 
 use super::{CheckpointSigner, CheckpointStore, SignedCheckpoint};
 use crate::error::ReplayError;

@@ -12,9 +12,10 @@ use futures::StreamExt;
 use rollcall_aggregates::testing::{OWNER, catalogs};
 use rollcall_aggregates::{Command, Context, DomainError, Team, decide, evolve};
 use rollcall_events::{
-    Actor, Appended, Envelope, Event, EventId, EventLog, EventMeta, EventStream, InvitationId,
-    LogError, Permission, RawEnvelope, RoleKey, TenantId, Toggle, UserId,
+    Actor, Envelope, Event, EventId, EventMeta, InvitationId, Permission, RawEnvelope, RoleKey,
+    TenantId, Toggle, UserId,
 };
+use rollcall_log::{Appended, EventLog, EventStream, LogError};
 use uuid::Uuid;
 
 /// The fixture tenant (fixed, so snapshots are stable).

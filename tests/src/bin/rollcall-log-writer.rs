@@ -7,8 +7,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rollcall_events::log::EmbeddedLog;
-use rollcall_events::{EventLog, GENESIS_HASH};
+use rollcall_events::GENESIS_HASH;
+use rollcall_log::{EmbeddedLog, EventLog};
 use rollcall_tests::log_conformance::{new_tenant, sealed};
 
 const WRITERS: usize = 4;

@@ -28,9 +28,9 @@ use async_nats::jetstream::{self, context::PublishError};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Appended, EventLog, EventStream, LogError, check_fits};
-use crate::envelope::RawEnvelope;
-use crate::ids::TenantId;
+use crate::{Appended, EventLog, EventStream, LogError, check_fits};
+use rollcall_events::RawEnvelope;
+use rollcall_events::TenantId;
 
 /// Header naming the event's stored type, so consumers can route without parsing.
 pub const TYPE_HEADER: &str = "Rollcall-Type";

@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use thiserror::Error;
 
-use crate::envelope::RawEnvelope;
-use crate::ids::TenantId;
+use rollcall_events::RawEnvelope;
+use rollcall_events::TenantId;
 
 pub mod embedded;
 pub mod jetstream;

@@ -21,9 +21,9 @@ use sled::Transactional;
 use sled::transaction::TransactionError;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Appended, EventLog, EventStream, LogError, check_fits};
-use crate::envelope::RawEnvelope;
-use crate::ids::{EventId, TenantId};
+use crate::{Appended, EventLog, EventStream, LogError, check_fits};
+use rollcall_events::RawEnvelope;
+use rollcall_events::{EventId, TenantId};
 
 const EVENTS_TREE: &str = "log.events";
 const TENANTS_TREE: &str = "log.tenants";

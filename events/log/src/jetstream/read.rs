@@ -10,9 +10,9 @@ use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use futures::StreamExt;
 
 use super::{JetStreamLog, TenantHead, raw_message_error};
-use crate::envelope::RawEnvelope;
-use crate::ids::TenantId;
-use crate::log::{EventStream, LogError};
+use crate::{EventStream, LogError};
+use rollcall_events::RawEnvelope;
+use rollcall_events::TenantId;
 
 /// Pause before a broken subscription tries again, growing up to the maximum.
 const RETRY_MIN: Duration = Duration::from_millis(100);
