@@ -19,10 +19,80 @@ use rollcall_aggregates::{Catalog, Effective, MemberStatus, Source, Team, effect
 use rollcall_events::catalog::Scope;
 use rollcall_events::{Envelope, MemberKind, Permission, RawEnvelope, TenantId, UserId};
 use rollcall_log::EventLog;
-use serde::Serialize;
+use rollcall_projections::EffectivePermission;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use crate::error::ReplayError;
 use crate::snapshot::SnapshotStore;
+
+// The one answer of the as-of query, over HTTP and from the command line. Its
+// doc line below is its description in /openapi.json.
+/// A member's effective permissions as they were at `at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EffectiveAsOf {
+    #[schema(value_type = String, format = Uuid)]
+    pub tenant_id: TenantId,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    pub at: DateTime<Utc>,
+    /// The last event of the tenant folded at `at`, and its hash.
+    pub tenant_seq: u64,
+    pub head_hash: String,
+    /// `active`, `invited`, `deactivated`… at that instant.
+    pub status: String,
+    pub kind: String,
+    /// Area -> `all` | `assigned` | `offices`, resolved.
+    pub scopes: BTreeMap<String, String>,
+    pub offices: Vec<String>,
+    /// Empty unless the member was active.
+    pub effective: Vec<EffectivePermission>,
+}
+
+impl EffectiveAsOf {
+    /// The answer for `user` in `team` as folded up to `at`; `None` when the user
+    /// was not a member then.
+    pub fn of(
+        team: &Team,
+        tenant_id: TenantId,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> Option<EffectiveAsOf> {
+        let effective = effective(team, user)?;
+        Some(EffectiveAsOf {
+            tenant_id,
+            user_id: user,
+            at,
+            tenant_seq: team.tenant_seq,
+            head_hash: team.head_hash.clone(),
+            status: name(&effective.status),
+            kind: name(&effective.kind),
+            scopes: effective
+                .scopes
+                .iter()
+                .map(|(area, scope)| (area.clone(), name(scope)))
+                .collect(),
+            offices: effective.offices.iter().map(|o| o.to_string()).collect(),
+            effective: effective
+                .permissions
+                .into_iter()
+                .map(|(permission, sources)| EffectivePermission {
+                    permission: permission.to_string(),
+                    sources,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The wire name of a unit variant (`member`, `external`).
+fn name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
 
 /// A member holding a permission at an instant, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

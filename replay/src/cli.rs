@@ -16,7 +16,7 @@ use rollcall_events::{Actor, Permission, TenantId, UserId};
 use rollcall_log::EventLog;
 use serde::Serialize;
 
-use crate::as_of::TeamHistory;
+use crate::as_of::{EffectiveAsOf, TeamHistory};
 use crate::checkpoint::{CheckpointSigner, SignedCheckpoint, latest_checkpoints};
 use crate::csv_out::CsvOut;
 use crate::export::{ExportFilter, ExportFormat, export_log};
@@ -605,16 +605,6 @@ fn history(opened: &OpenedLog) -> TeamHistory {
 }
 
 #[derive(Serialize)]
-struct MemberAsOf {
-    tenant_id: TenantId,
-    at: DateTime<Utc>,
-    tenant_seq: u64,
-    head_hash: String,
-    #[serde(flatten)]
-    effective: rollcall_aggregates::Effective,
-}
-
-#[derive(Serialize)]
 struct HoldersAsOf {
     tenant_id: TenantId,
     at: DateTime<Utc>,
@@ -640,7 +630,7 @@ async fn as_of(a: AsOfArgs) -> Result<ExitCode, Failure> {
         other => return Err(Failure(format!("unknown format `{other}` (json or csv)"))),
     };
     if let Some(user) = a.user {
-        let Some(effective) = rollcall_aggregates::effective(&team, user) else {
+        let Some(answer) = EffectiveAsOf::of(&team, a.tenant, user, at) else {
             return Err(Failure(format!(
                 "{user} was not a member of tenant {} at {}",
                 a.tenant,
@@ -650,26 +640,17 @@ async fn as_of(a: AsOfArgs) -> Result<ExitCode, Failure> {
         if csv {
             let mut w = CsvOut::new(output(&a.out)?);
             w.row(["user_id", "status", "permission", "sources"])?;
-            for (permission, sources) in &effective.permissions {
+            for p in &answer.effective {
                 w.row([
                     user.to_string(),
-                    effective.status.as_str().to_owned(),
-                    permission.to_string(),
-                    sources_text(sources),
+                    answer.status.clone(),
+                    p.permission.clone(),
+                    sources_text(&p.sources),
                 ])?;
             }
             w.flush()?;
         } else {
-            write_json(
-                &a.out,
-                &MemberAsOf {
-                    tenant_id: a.tenant,
-                    at,
-                    tenant_seq: team.tenant_seq,
-                    head_hash: team.head_hash.clone(),
-                    effective,
-                },
-            )?;
+            write_json(&a.out, &answer)?;
         }
     } else {
         let permission = Permission::new(a.permission.unwrap_or_default());

@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use rollcall_events::{Actor, RawEnvelope, TenantId, UserId};
 use rollcall_log::{EventLog, LogError};
+use rollcall_projections::change;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::csv_out::CsvOut;
 use crate::error::ReplayError;
-use crate::summary::before_after;
 
 /// Which events to export. Every field left empty matches everything; `from` and
 /// `to` bound `occurred_at`, both inclusive.
@@ -78,8 +79,10 @@ pub struct AuditLine {
     pub actor: Actor,
     pub target: Option<UserId>,
     pub reason: Option<String>,
-    pub before: String,
-    pub after: String,
+    /// What the event changed, exactly as the HTTP audit shows it
+    /// ([`rollcall_projections::change`]); `null` where there is no such side.
+    pub before: Value,
+    pub after: Value,
     pub hash: String,
     pub prev_hash: String,
 }
@@ -88,6 +91,11 @@ impl AuditLine {
     /// The line's cells, in [`AUDIT_COLUMNS`] order.
     fn cells(&self) -> [String; 12] {
         let opt = |v: Option<String>| v.unwrap_or_default();
+        // JSON text in the cell; an absent side is an empty cell.
+        let json = |v: &Value| match v {
+            Value::Null => String::new(),
+            v => v.to_string(),
+        };
         [
             self.position.to_string(),
             self.tenant_id.to_string(),
@@ -98,8 +106,8 @@ impl AuditLine {
             self.actor.to_string(),
             opt(self.target.map(|t| t.to_string())),
             opt(self.reason.clone()),
-            self.before.clone(),
-            self.after.clone(),
+            json(&self.before),
+            json(&self.after),
             self.hash.clone(),
             self.prev_hash.clone(),
         ]
@@ -110,10 +118,14 @@ impl AuditLine {
     pub fn from_envelope(e: &RawEnvelope) -> AuditLine {
         let (target, before, after) = match e.decode() {
             Ok(decoded) => {
-                let (before, after) = before_after(&decoded.event);
+                let (before, after) = change(&decoded.event);
                 (decoded.target(), before, after)
             }
-            Err(error) => (None, String::new(), format!("undecodable: {error}")),
+            Err(error) => (
+                None,
+                Value::Null,
+                Value::String(format!("undecodable: {error}")),
+            ),
         };
         AuditLine {
             position: e.position,

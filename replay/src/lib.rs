@@ -25,10 +25,11 @@ pub mod open;
 pub mod rebuild;
 pub mod review;
 pub mod snapshot;
-mod summary;
 pub mod verify;
 
-pub use as_of::{Holder, TeamHistory, effective_as_of, holders, holders_as_of, team_as_of};
+pub use as_of::{
+    EffectiveAsOf, Holder, TeamHistory, effective_as_of, holders, holders_as_of, team_as_of,
+};
 pub use checkpoint::{
     CheckpointError, CheckpointPublisher, CheckpointSigner, CheckpointStore, SignedCheckpoint,
     latest_checkpoints, publish_checkpoints,

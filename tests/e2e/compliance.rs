@@ -403,12 +403,13 @@ async fn cli_on_a_stopped_server(backend: Backend) {
         &["--tenant", &s.tenant, "--user", &s.vera],
     )))
     .expect("json");
+    // The same answer as the HTTP as-of.
     let perms = |v: &Value| {
-        v["permissions"]
-            .as_object()
-            .expect("permissions")
-            .keys()
-            .cloned()
+        v["effective"]
+            .as_array()
+            .expect("effective")
+            .iter()
+            .map(|p| p["permission"].clone())
             .collect::<Vec<_>>()
     };
     assert_ne!(perms(&then), perms(&now));

@@ -2,15 +2,13 @@
 //! (not the read side): effective permissions as of an instant, the access review,
 //! the access diff between two instants, and the signed checkpoints.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use rollcall_events::{TenantId, UserId};
-use rollcall_replay::{ReplayError, SignedCheckpoint};
+use rollcall_replay::{EffectiveAsOf, ReplayError, SignedCheckpoint};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,28 +17,6 @@ use crate::http::AppState;
 use crate::http::dto::*;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::problem::ApiError;
-use rollcall_projections::EffectivePermission;
-
-/// A member's effective permissions as they were at `at`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct EffectiveAsOf {
-    #[schema(value_type = String, format = Uuid)]
-    pub tenant_id: TenantId,
-    #[schema(value_type = String, format = Uuid)]
-    pub user_id: UserId,
-    pub at: DateTime<Utc>,
-    /// The last event of the tenant folded at `at`, and its hash.
-    pub tenant_seq: u64,
-    pub head_hash: String,
-    /// `active`, `invited`, `deactivated`… at that instant.
-    pub status: String,
-    pub kind: String,
-    /// Area -> `all` | `assigned` | `offices`, resolved.
-    pub scopes: BTreeMap<String, String>,
-    pub offices: Vec<String>,
-    /// Empty unless the member was active.
-    pub effective: Vec<EffectivePermission>,
-}
 
 /// The newest signed head of the tenant (none yet right after it was created).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -68,13 +44,6 @@ fn replay_error(e: ReplayError) -> ApiError {
     }
 }
 
-fn name<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 #[utoipa::path(get, path = "/v1/tenants/{t}/users/{u}/effective-permissions", tag = "compliance",
     params(("t" = String, Path, format = Uuid), ("u" = String, Path, format = Uuid), AtQuery),
     responses((status = 200, body = EffectiveAsOf),
@@ -96,31 +65,9 @@ pub async fn effective_permissions_as_of(
         .team_at(tenant, at)
         .await
         .map_err(replay_error)?;
-    let effective = rollcall_aggregates::effective(&team, user)
+    let answer = EffectiveAsOf::of(&team, tenant, user, at)
         .ok_or_else(|| ApiError::not_found("not a member of the tenant at that instant"))?;
-    Ok(Json(EffectiveAsOf {
-        tenant_id: tenant,
-        user_id: user,
-        at,
-        tenant_seq: team.tenant_seq,
-        head_hash: team.head_hash.clone(),
-        status: name(&effective.status),
-        kind: name(&effective.kind),
-        scopes: effective
-            .scopes
-            .iter()
-            .map(|(area, scope)| (area.clone(), name(scope)))
-            .collect(),
-        offices: effective.offices.iter().map(|o| o.to_string()).collect(),
-        effective: effective
-            .permissions
-            .into_iter()
-            .map(|(permission, sources)| EffectivePermission {
-                permission: permission.to_string(),
-                sources,
-            })
-            .collect(),
-    }))
+    Ok(Json(answer))
 }
 
 /// JSON unless the client asks for `text/csv`.

@@ -5,11 +5,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::compliance::{
-    self, ChainPoint, ChainVerification, CheckpointCheck, CheckpointList, EffectiveAsOf,
+    self, ChainPoint, ChainVerification, CheckpointCheck, CheckpointList,
 };
 use crate::http::dto::*;
 use crate::http::{commands, events, ops, queries};
 use rollcall_projections::*;
+use rollcall_replay::EffectiveAsOf;
 
 #[derive(OpenApi)]
 #[openapi(
