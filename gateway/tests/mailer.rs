@@ -5,9 +5,10 @@ mod consumer_support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use consumer_support::outbox::{PUBLIC_URL, inv, mint, read_outbox, start, wait_for};
+use consumer_support::outbox::{
+    PUBLIC_URL, inv, mint, read_outbox, start, wait_for, wait_for_checkpoint, wait_until_settled,
+};
 use consumer_support::{
     TenantFixture, invitation_accepted, invitation_canceled, invitation_resent, tenant_created,
     user_invited,
@@ -90,23 +91,25 @@ async fn sends_the_newest_link_of_each_open_invitation_once() {
     running.stop().await;
     drop(db);
 
-    // A restart resumes after its checkpoint: nothing is sent again…
-    let db = sled::open(dir.path().join("state")).unwrap();
-    let running = start(log.clone(), &db, &outbox);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(read_outbox(&outbox).len(), 3);
-    // …and nothing appended meanwhile is skipped.
-    running.stop().await;
+    // The messages sent so far are taken out of the outbox, so one sent again
+    // would be back in it; an invitation arrives while the mailer is down.
+    std::fs::rename(&outbox, dir.path().join("delivered")).unwrap();
     let eve = acme
         .append(
             &*log,
             user_invited(15, 105, "eve@example.com", "Eve", "n-eve"),
         )
         .await;
+    // A restart resumes after its checkpoint: Eve's message is not skipped, and
+    // nothing before it (the mailer goes in log order) is sent again.
+    let db = sled::open(dir.path().join("state")).unwrap();
     let running = start(log.clone(), &db, &outbox);
-    let sent = wait_for(&outbox, 4).await;
-    assert_eq!(sent.len(), 4);
-    assert_eq!(sent[3].file, format!("{eve:020}-{}.eml", inv(105)));
+    wait_until_settled(&db, eve).await;
+    let sent = read_outbox(&outbox);
+    assert_eq!(
+        sent.iter().map(|m| m.file.clone()).collect::<Vec<_>>(),
+        vec![format!("{eve:020}-{}.eml", inv(105))]
+    );
     running.stop().await;
 }
 
@@ -119,15 +122,19 @@ async fn a_failing_send_is_retried_until_it_goes_out() {
     let (_log_dir, log) = consumer_support::embedded_log();
     let mut acme = TenantFixture::new(0xac);
     acme.append(&*log, tenant_created("Acme", "jethub")).await;
-    acme.append(
-        &*log,
-        user_invited(11, 101, "ada@example.com", "Ada", "n-ada"),
-    )
-    .await;
+    let ada = acme
+        .append(
+            &*log,
+            user_invited(11, 101, "ada@example.com", "Ada", "n-ada"),
+        )
+        .await;
 
     let db = sled::open(dir.path().join("state")).unwrap();
     let running = start(log.clone(), &db, &outbox);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The mailer knows the message is owed, cannot write it, and keeps at it.
+    let state = wait_for_checkpoint(&db, ada).await;
+    assert!(state.has_due(), "Ada's message is still owed");
+    assert_eq!(std::fs::read(&outbox).unwrap(), b"in the way");
     assert!(!running.task.is_finished(), "the mailer keeps running");
     std::fs::remove_file(&outbox).unwrap();
     let sent = wait_for(&outbox, 1).await;

@@ -7,7 +7,7 @@ mod consumer_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consumer_support::outbox::{PUBLIC_URL, mint, verify};
+use consumer_support::outbox::{PUBLIC_URL, mint, read_outbox, verify, wait_until_settled};
 use consumer_support::{TenantFixture, tenant_created, user_invited};
 use pretty_assertions::assert_eq;
 use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig};
@@ -108,11 +108,12 @@ async fn sends_by_smtp_retrying_a_busy_relay_and_skipping_a_refused_recipient() 
         user_invited(11, 101, "gone@example.com", "Gone", "n-gone"),
     )
     .await;
-    acme.append(
-        &*log,
-        user_invited(12, 102, "ada@example.com", "Ada", "n-ada"),
-    )
-    .await;
+    let ada = acme
+        .append(
+            &*log,
+            user_invited(12, 102, "ada@example.com", "Ada", "n-ada"),
+        )
+        .await;
 
     let dir = tempfile::tempdir().unwrap();
     let config = MailerConfig {
@@ -132,16 +133,13 @@ async fn sends_by_smtp_retrying_a_busy_relay_and_skipping_a_refused_recipient() 
         let _ = stopped.await;
     }));
 
-    for _ in 0..200 {
-        if !relay.lock().unwrap().delivered.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Both owed messages are settled: Ada's delivered, Gone's refused for good.
+    wait_until_settled(&db, ada).await;
     let _ = stop.send(());
     task.await.unwrap().unwrap();
 
+    // With a relay configured nothing goes to the outbox.
+    assert!(read_outbox(&dir.path().join("outbox")).is_empty());
     let relay = relay.lock().unwrap();
     assert_eq!(relay.busy, 0, "the busy answers were retried through");
     assert_eq!(relay.delivered.len(), 1, "only Ada's message is accepted");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use rollcall_events::{InvitationId, TenantId};
-use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig, MintToken};
+use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig, MailerState, MintToken};
 use rollcall_log::EventLog;
 use sha2::Sha256;
 use tokio::sync::oneshot;
@@ -140,6 +140,32 @@ pub async fn wait_for(outbox: &Path, n: usize) -> Vec<Received> {
         "the outbox never held {n} messages: {:?}",
         read_outbox(outbox)
     );
+}
+
+/// Waits until the mailer keeping its state in `db` has folded the log up to
+/// `position` (and so knows every message owed up to there), and returns that
+/// state as stored.
+pub async fn wait_for_checkpoint(db: &sled::Db, position: u64) -> MailerState {
+    for _ in 0..200 {
+        let state = MailerState::load(db.open_tree("mailer.v1").unwrap()).unwrap();
+        if state.checkpoint() >= position {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the mailer never folded the log up to position {position}");
+}
+
+/// Waits until the mailer keeping its state in `db` has folded the log up to
+/// `position` and owes no message any more: each went out or was refused for good.
+pub async fn wait_until_settled(db: &sled::Db, position: u64) {
+    for _ in 0..200 {
+        if !wait_for_checkpoint(db, position).await.has_due() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the mailer still owes messages");
 }
 
 pub fn inv(n: u128) -> InvitationId {
