@@ -105,9 +105,10 @@ impl RawEnvelope {
             "type": self.event_type,
         });
         // serde_json's Map is a BTreeMap (the `preserve_order` feature is not
-        // enabled), so keys are sorted and the bytes are canonical.
-        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
-        hex::encode(Sha256::digest(&bytes))
+        // enabled), so keys are sorted and the bytes are canonical. Writing out a
+        // `Value` cannot fail (its keys are strings), so there is no error that
+        // could turn into the hash of nothing.
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
 
     /// Does the stored hash match the content?
