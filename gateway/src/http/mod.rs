@@ -20,7 +20,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use metrics_exporter_prometheus::PrometheusHandle;
 use rollcall_events::TenantId;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -306,81 +305,13 @@ impl AppState {
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let config = state.0.config.clone();
-    let v1 = Router::new()
-        .route("/tenants", post(commands::create_tenant))
-        .route(
-            "/tenants/{t}/catalog",
-            get(queries::catalog).put(commands::define_catalog),
-        )
-        .route("/tenants/{t}/plan", put(commands::change_plan))
-        .route("/tenants/{t}/roles", post(commands::create_role))
-        .route(
-            "/tenants/{t}/roles/{role}",
-            put(commands::update_role).delete(commands::delete_role),
-        )
-        .route("/tenants/{t}/invitations", post(commands::invite))
-        .route(
-            "/tenants/{t}/invitations/{id}/resend",
-            post(commands::resend_invitation),
-        )
-        .route(
-            "/tenants/{t}/invitations/{id}/cancel",
-            post(commands::cancel_invitation),
-        )
-        .route("/invitations/accept", post(commands::accept_invitation))
-        .route("/tenants/{t}/users", get(queries::users))
-        .route("/tenants/{t}/users/{u}", get(queries::user))
-        .route("/tenants/{t}/users/{u}/roles", put(commands::change_roles))
-        .route(
-            "/tenants/{t}/users/{u}/permissions/{perm}",
-            put(commands::toggle_permission),
-        )
-        .route(
-            "/tenants/{t}/users/{u}/scopes/{area}",
-            put(commands::set_scope),
-        )
-        .route("/tenants/{t}/users/{u}/offices", put(commands::set_offices))
-        .route(
-            "/tenants/{t}/users/{u}/networks",
-            put(commands::set_networks),
-        )
-        .route(
-            "/tenants/{t}/users/{u}/profile",
-            put(commands::update_profile),
-        )
-        .route(
-            "/tenants/{t}/users/{u}/deactivate",
-            post(commands::deactivate),
-        )
-        .route(
-            "/tenants/{t}/users/{u}/reactivate",
-            post(commands::reactivate),
-        )
-        .route(
-            "/tenants/{t}/users/{u}/logins",
-            post(commands::record_login),
-        )
-        .route("/tenants/{t}/platforms", get(queries::platforms))
-        .route("/tenants/{t}/check", post(queries::check))
-        .route(
-            "/tenants/{t}/users/{u}/effective-permissions",
-            get(compliance::effective_permissions_as_of),
-        )
-        .route("/tenants/{t}/audit", get(queries::audit))
-        .route("/tenants/{t}/access-review", get(compliance::access_review))
-        .route("/tenants/{t}/access-diff", get(compliance::access_diff))
-        .route("/tenants/{t}/events", get(events::event_stream))
-        .route("/tenants/{t}/checkpoints", get(compliance::checkpoints))
-        .route("/tenants/{t}/verify", get(compliance::verify))
-        .route("/memberships", get(queries::memberships));
-    let ops = Router::new()
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi));
+    // The API's routes come with their document; the health, metrics and
+    // document routes also answer under /v1.
+    let (api, _) = openapi::api();
+    let (ops, _) = openapi::ops().split_for_parts();
     Router::new()
-        .nest("/v1", v1.merge(ops.clone()))
-        .merge(ops)
+        .merge(api)
+        .nest("/v1", ops)
         .merge(pages::routes())
         .merge(console::routes())
         .fallback(not_found)
@@ -468,6 +399,7 @@ async fn position_header(State(state): State<AppState>, request: Request, next: 
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::routing::get;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 

@@ -1,9 +1,16 @@
-//! The OpenAPI document, generated from the handlers' annotations and the
-//! request/answer types, so it cannot drift from the code.
+//! The API's routes and their OpenAPI document, from one list: each route is
+//! mounted with its handler's `#[utoipa::path]` annotation, which is also its
+//! entry in the document, so nothing can be mounted undocumented or documented
+//! unmounted.
+
+use std::sync::LazyLock;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::http::AppState;
 use crate::http::compliance::{
     self, ChainPoint, ChainVerification, CheckpointCheck, CheckpointList,
 };
@@ -12,47 +19,10 @@ use crate::http::{commands, events, ops, queries};
 use rollcall_projections::*;
 use rollcall_replay::EffectiveAsOf;
 
+/// What the document says besides its paths.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Rollcall", description = "Team-and-permissions backend: commands, queries, the check."),
-    paths(
-        commands::create_tenant,
-        queries::catalog,
-        commands::define_catalog,
-        commands::change_plan,
-        commands::create_role,
-        commands::update_role,
-        commands::delete_role,
-        commands::invite,
-        commands::resend_invitation,
-        commands::cancel_invitation,
-        commands::accept_invitation,
-        queries::users,
-        queries::user,
-        commands::change_roles,
-        commands::toggle_permission,
-        commands::set_scope,
-        commands::set_offices,
-        commands::set_networks,
-        commands::update_profile,
-        commands::deactivate,
-        commands::reactivate,
-        commands::record_login,
-        queries::platforms,
-        queries::check,
-        compliance::effective_permissions_as_of,
-        queries::audit,
-        compliance::access_review,
-        compliance::access_diff,
-        events::event_stream,
-        compliance::checkpoints,
-        compliance::verify,
-        queries::memberships,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-        ops::openapi,
-    ),
     components(schemas(
         CreateTenantRequest, OwnerRequest, PlanRequest, CreateRoleRequest, UpdateRoleRequest,
         InviteRequest, ReasonRequest, AcceptRequest, RolesRequest, ToggleRequest, ScopeRequest,
@@ -62,9 +32,71 @@ use rollcall_replay::EffectiveAsOf;
         AccessDelta, EffectiveAsOf, CheckpointList, PlatformsAnswer, Membership,
         MembershipList, ChainVerification, ChainPoint, CheckpointCheck,
     )),
-    modifiers(&Bearer, &CommandOutages),
+    modifiers(&Bearer),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The `/v1` API, each route with its document (paths are in the annotations).
+fn v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(commands::create_tenant))
+        .routes(routes!(queries::catalog, commands::define_catalog))
+        .routes(routes!(commands::change_plan))
+        .routes(routes!(commands::create_role))
+        .routes(routes!(commands::update_role, commands::delete_role))
+        .routes(routes!(commands::invite))
+        .routes(routes!(commands::resend_invitation))
+        .routes(routes!(commands::cancel_invitation))
+        .routes(routes!(commands::accept_invitation))
+        .routes(routes!(queries::users))
+        .routes(routes!(queries::user))
+        .routes(routes!(commands::change_roles))
+        .routes(routes!(commands::toggle_permission))
+        .routes(routes!(commands::set_scope))
+        .routes(routes!(commands::set_offices))
+        .routes(routes!(commands::set_networks))
+        .routes(routes!(commands::update_profile))
+        .routes(routes!(commands::deactivate))
+        .routes(routes!(commands::reactivate))
+        .routes(routes!(commands::record_login))
+        .routes(routes!(queries::platforms))
+        .routes(routes!(queries::check))
+        .routes(routes!(compliance::effective_permissions_as_of))
+        .routes(routes!(queries::audit))
+        .routes(routes!(compliance::access_review))
+        .routes(routes!(compliance::access_diff))
+        .routes(routes!(events::event_stream))
+        .routes(routes!(compliance::checkpoints))
+        .routes(routes!(compliance::verify))
+        .routes(routes!(queries::memberships))
+}
+
+/// Health, metrics and this document, documented at the root (the router also
+/// answers them under `/v1`).
+pub(crate) fn ops() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi))
+}
+
+/// Every documented route, and the document.
+pub(crate) fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(v1())
+        .merge(ops())
+        .split_for_parts();
+    CommandOutages.modify(&mut document);
+    (router, document)
+}
+
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| api().1);
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    &DOCUMENT
+}
 
 struct Bearer;
 
@@ -151,11 +183,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_document_builds_with_every_route() {
-        let doc = ApiDoc::openapi();
-        assert_eq!(doc.paths.paths.len(), 34);
-        let json = serde_json::to_value(&doc).unwrap_or_default();
+    fn the_document_has_its_components_and_every_command_its_outage_answer() {
+        let json = serde_json::to_value(document()).expect("the document serialises");
         assert!(json["components"]["schemas"]["CommandAnswer"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());
+        assert!(json["components"]["responses"]["CommandUnavailable"].is_object());
+        assert!(json["paths"]["/v1/tenants"]["post"]["responses"]["503"].is_object());
     }
 }

@@ -6,12 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use utoipa::OpenApi;
 
 use crate::auth::Principal;
 use crate::http::AppState;
 use crate::http::dto::{Health, Problem};
-use crate::http::openapi::ApiDoc;
 use crate::problem::ApiError;
 
 /// Longest `/healthz` waits for the log's head. Liveness must not hang on the log:
@@ -93,5 +91,5 @@ pub async fn metrics(
 #[utoipa::path(get, path = "/openapi.json", tag = "ops",
     responses((status = 200, description = "This document", body = Object)))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(crate::http::openapi::document().clone())
 }
