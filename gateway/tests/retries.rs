@@ -226,3 +226,62 @@ async fn a_log_known_down_refuses_commands_without_a_round_trip() {
     .await
     .expect(StatusCode::OK);
 }
+
+/// The same `Idempotency-Key` for a new tenant through two gateways at the same
+/// instant, twenty times: each time one tenant, both answers naming it.
+async fn two_gateways_creating_a_tenant_with_one_key_create_one(a: Harness, b: Harness) {
+    for trial in 0..20 {
+        let body = json!({"name": format!("Race {trial}"), "catalog": "jtek",
+                          "owner": {"email": "o@acme.test", "display_name": "O"}});
+        let key_value = format!("create-race-{trial}");
+        let key = [("idempotency-key", key_value.as_str())];
+        let (one, two) = tokio::join!(
+            a.send_with(
+                Method::POST,
+                "/v1/tenants",
+                Some(OPERATOR),
+                Some(body.clone()),
+                &key
+            ),
+            b.send_with(
+                Method::POST,
+                "/v1/tenants",
+                Some(OPERATOR),
+                Some(body.clone()),
+                &key
+            ),
+        );
+        let (one, two) = (
+            one.expect(StatusCode::CREATED),
+            two.expect(StatusCode::CREATED),
+        );
+        assert_eq!(
+            one.body["tenant_id"], two.body["tenant_id"],
+            "trial {trial}"
+        );
+        assert_eq!(one.body["position"], two.body["position"], "trial {trial}");
+        let tenant: rollcall_events::TenantId = one.id("tenant_id").parse().expect("tenant id");
+        let events = a.log.read_tenant(tenant, 1).await.expect("read");
+        let events: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(events)
+            .await
+            .expect("events");
+        assert_eq!(events.len(), 1, "trial {trial}: one tenant.created");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_two_gateways_creating_a_tenant_with_one_key_create_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = EmbeddedLog::open(dir.path()).expect("embedded log");
+    let (a, b) = two_gateways(|| Arc::new(log.clone())).await;
+    two_gateways_creating_a_tenant_with_one_key_create_one(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jetstream_two_gateways_creating_a_tenant_with_one_key_create_one() {
+    let nats = rollcall_tests::NatsServer::start();
+    let (first, second) = (jetstream(&nats).await, jetstream(&nats).await);
+    let logs = std::sync::Mutex::new(vec![second, first]);
+    let (a, b) = two_gateways(|| logs.lock().expect("logs").pop().expect("a log")).await;
+    two_gateways_creating_a_tenant_with_one_key_create_one(a, b).await;
+}
