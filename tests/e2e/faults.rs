@@ -185,3 +185,125 @@ async fn a_killed_log_refuses_commands_at_once_and_reads_go_on() {
          503 after {slowest:?}; check answered in {check_took:?}"
     );
 }
+
+/// One keyed invitation, sent until it is answered other than 503 / 408 / no
+/// answer (the gateway may be down): `(user_id, position)` of its 2xx answer.
+async fn invite_until_answered(
+    http: &reqwest::Client,
+    base: &str,
+    tenant: &str,
+    email: &str,
+) -> Option<(String, u64)> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(40) {
+        let request = http
+            .post(format!("{base}/v1/tenants/{tenant}/invitations"))
+            .bearer_auth(OPERATOR_TOKEN)
+            .header("idempotency-key", email)
+            .json(&json!({"email": email, "display_name": "Load", "roles": ["user"]}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        let Ok(response) = request else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let status = response.status();
+        let Ok(answer) = response.json::<Value>().await else {
+            continue;
+        };
+        if status.is_success() {
+            let user = answer["user_id"].as_str().expect("user_id").to_owned();
+            return Some((user, answer["position"].as_u64().expect("position")));
+        }
+        assert!(
+            status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::REQUEST_TIMEOUT,
+            "{email}: {status} {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// kill -9 of the gateway twice under keyed load: clients retry through the
+/// restarts with their keys; every acknowledged command is in the trail once.
+async fn gateway_killed_under_load(backend: Backend) {
+    const CLIENTS: usize = 3;
+    let mut h = Harness::start(backend);
+    let (t, _) = h.create_tenant("jtek", None).await;
+    let base = h.server.url();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (http, base, t, stop) = (
+            reqwest::Client::new(),
+            base.clone(),
+            t.clone(),
+            stop.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let email = format!("c{c}-n{n}@example.com");
+                let answer = invite_until_answered(&http, &base, &t, &email).await;
+                let answer = answer.unwrap_or_else(|| panic!("{email}: never acknowledged"));
+                acked.push((email, answer));
+                n += 1;
+            }
+            acked
+        }));
+    }
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::task::block_in_place(|| h.server.restart());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for client in clients {
+        acked.extend(client.await.expect("client task"));
+    }
+    let head = acked.iter().map(|(_, (_, p))| *p).max().unwrap_or(0);
+    let trail = invitations(&h, &t, head).await;
+    for (email, (user, _)) in &acked {
+        assert_eq!(
+            trail.get(email.as_str()).map(|(u, n)| (u.as_str(), *n)),
+            Some((user.as_str(), 1)),
+            "{email}: acknowledged, but not in the trail exactly once"
+        );
+    }
+    assert!(trail.values().all(|(_, n)| *n == 1), "an invitation twice");
+    eprintln!(
+        "{backend:?}: gateway killed twice under load; {} commands acknowledged, all in the trail once",
+        acked.len()
+    );
+}
+
+/// email → (user id, times) of every invitation in the trail.
+async fn invitations(
+    h: &Harness,
+    tenant: &str,
+    at: u64,
+) -> std::collections::BTreeMap<String, (String, usize)> {
+    let mut seen = std::collections::BTreeMap::new();
+    for entry in h
+        .audit(tenant, &format!("&type=user.invited&min_position={at}"))
+        .await
+    {
+        let email = entry["after"]["email"].as_str().expect("email").to_owned();
+        let user = entry["target"].as_str().expect("target").to_owned();
+        seen.entry(email).or_insert((user, 0)).1 += 1;
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateway_killed_under_load_embedded() {
+    gateway_killed_under_load(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateway_killed_under_load_jetstream() {
+    gateway_killed_under_load(Backend::JetStream).await;
+}
