@@ -397,6 +397,7 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     } else {
         None
     };
+    let installation_key = signer.as_ref().map(|s| s.public_key_hex().to_owned());
     let (secrets, generated) = secrets(&config)?;
     let log = opened.log.clone();
     let (checkpoints_stop, checkpoints_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -423,7 +424,8 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let service = Arc::new(CommandService::new(log));
     let history = rollcall_replay::TeamHistory::new(log_for_history, Some(opened.snapshots));
     let state = AppState::new(service, projections.clone(), secrets, config.http.clone())
-        .with_compliance(history, opened.checkpoints);
+        .with_compliance(history, opened.checkpoints)
+        .with_installation_key(installation_key);
     let pruning = tokio::spawn(prune_rates(state.clone()));
     let app = router(state.clone());
     if let Some(token) = generated {

@@ -562,7 +562,8 @@ async fn walk(c: &Console, p: &Product) {
     // Integrity: the chain verifies.
     c.click("#nav a[data-page='integrity']").await;
     c.wait_attr("#chain-status", "data-intact", "true").await;
-    // The server signs heads every 300 ms here: a signed checkpoint shows.
+    // The server signs heads every 300 ms here: a signed checkpoint shows, with
+    // this installation's key.
     let deadline = Instant::now() + STEP;
     while c.count("#checkpoint-key").await == 0 {
         assert!(Instant::now() < deadline, "{name}: no signed checkpoint");
@@ -571,6 +572,7 @@ async fn walk(c: &Console, p: &Product) {
         c.find("#chain-status").await;
     }
     c.wait_text("#checkpoint", "valid").await;
+    c.wait_text("#installation-key", "yes").await;
     c.shot(&format!("{name}-8-integrity")).await;
 
     if name == "jetbuilt" {
