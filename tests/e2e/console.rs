@@ -9,6 +9,7 @@
 //! installed; `scripts/test.sh` installs both.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,7 +37,12 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Kills chromedriver and every Chromium process it started (they share its
+    /// process group), so a failed test leaves no browser behind.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -59,6 +65,8 @@ async fn start_browser() -> (Driver, Client) {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        // A group of its own, which Chromium joins: see `Driver::drop`.
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
