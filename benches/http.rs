@@ -556,7 +556,74 @@ async fn jetstream_phase(
         },
     );
     let (one, many) = command_phases(http, &server, s, "jetstream").await;
+    gateway_lag(http, &nats, &server, bin).await;
     Some((raw, one, many))
+}
+
+/// How long after a gateway answers a command another gateway on the same
+/// stream serves it: one invitation at a time through the first, then a read of
+/// the new member on the second with `min_position` of the answer (which waits
+/// for that gateway's read side to get there). The read's time is the lag plus
+/// one loopback round trip.
+async fn gateway_lag(http: &Client, nats: &NatsServer, first: &RollcallServer, bin: &PathBuf) {
+    const SAMPLES: usize = 300;
+    let second = RollcallServer::start(
+        bin,
+        ServerOptions {
+            nats_url: Some(nats.url()),
+            args: vec!["--no-mailer".into(), "--no-checkpoint-signer".into()],
+            ..ServerOptions::default()
+        },
+    );
+    let tenant = create_tenants(http, first, 1).await.remove(0);
+    quiesce(http, first).await;
+    quiesce(http, &second).await;
+    let mut waits = Vec::with_capacity(SAMPLES);
+    let mut refused = 0;
+    for i in 0..SAMPLES {
+        let answer: Value = http
+            .post(format!("{}/v1/tenants/{}/invitations", first.url(), tenant.id))
+            .bearer_auth(&tenant.token)
+            .json(&json!({"email": format!("lag-{i}@example.com"), "display_name": "Lag", "roles": ["user"]}))
+            .send()
+            .await
+            .expect("invite")
+            .error_for_status()
+            .expect("invited")
+            .json()
+            .await
+            .expect("an answer");
+        let (position, user) = (
+            answer["position"].as_u64().expect("a position"),
+            answer["user_id"].as_str().expect("a user id").to_owned(),
+        );
+        let started = Instant::now();
+        let read = http
+            .get(format!(
+                "{}/v1/tenants/{}/users/{user}?min_position={position}",
+                second.url(),
+                tenant.id
+            ))
+            .bearer_auth(&tenant.token)
+            .send()
+            .await
+            .expect("read on the second gateway");
+        if read.status().is_success() {
+            waits.push(started.elapsed().as_secs_f64() * 1000.0);
+        } else {
+            refused += 1;
+        }
+    }
+    waits.sort_by(f64::total_cmp);
+    let at = |q: f64| waits[((waits.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "  {:<46} p50 {:>7.3} ms  p99 {:>7.3} ms  max {:>7.3} ms  ({} reads, {refused} not served)",
+        "lag to a second gateway (read with min_position)",
+        at(0.5),
+        at(0.99),
+        at(1.0),
+        waits.len(),
+    );
 }
 
 #[tokio::main]

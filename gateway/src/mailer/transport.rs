@@ -39,13 +39,22 @@ impl SendError {
 
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Outbox(PathBuf),
+    Outbox {
+        dir: PathBuf,
+        /// When the outbox was last swept; `None` before the first message.
+        swept: std::sync::Mutex<Option<std::time::Instant>>,
+    },
 }
 
 /// How long a message stays in the outbox: its link is a credential, and no
 /// invitation lives longer than a catalog allows (90 days at most, 72 hours by
 /// default), so a week covers the usual case and nothing lingers for ever.
 pub const OUTBOX_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// How often the outbox is swept, at most: a sweep reads every file's age, so
+/// sweeping before each message would make a send cost as much as the outbox
+/// holds.
+pub const OUTBOX_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Transport {
     pub fn new(smtp_url: Option<&str>, outbox_dir: &Path) -> Result<Transport, MailerError> {
@@ -56,7 +65,10 @@ impl Transport {
                     .map_err(|_| MailerError::SmtpUrl)?;
                 Ok(Transport::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build()))
             }
-            None => Ok(Transport::Outbox(outbox_dir.to_owned())),
+            None => Ok(Transport::Outbox {
+                dir: outbox_dir.to_owned(),
+                swept: std::sync::Mutex::new(None),
+            }),
         }
     }
 
@@ -73,12 +85,26 @@ impl Transport {
                 Err(e) if e.is_permanent() => Err(SendError::Refused(e.to_string())),
                 Err(e) => Err(SendError::Smtp(e.to_string())),
             },
-            Transport::Outbox(dir) => {
-                sweep_outbox(dir, OUTBOX_RETENTION).await;
+            Transport::Outbox { dir, swept } => {
+                if sweep_due(swept) {
+                    sweep_outbox(dir, OUTBOX_RETENTION).await;
+                }
                 write_eml(dir, position, invitation, message).await
             }
         }
     }
+}
+
+/// Whether the outbox is due for a sweep (the first message, then once every
+/// [`OUTBOX_SWEEP_EVERY`]); marks it swept when it is.
+fn sweep_due(swept: &std::sync::Mutex<Option<std::time::Instant>>) -> bool {
+    // A poisoned lock only means a panic while holding an instant; sweep again.
+    let mut last = swept.lock().unwrap_or_else(|p| p.into_inner());
+    let due = last.is_none_or(|at| at.elapsed() >= OUTBOX_SWEEP_EVERY);
+    if due {
+        *last = Some(std::time::Instant::now());
+    }
+    due
 }
 
 /// Removes messages older than `retention` from the outbox (best effort: a file
@@ -182,5 +208,18 @@ mod tests {
         assert!(!old.exists());
         assert!(new.exists());
         assert!(other.exists(), "only messages are swept");
+    }
+
+    #[tokio::test]
+    async fn the_outbox_is_swept_with_the_first_message_then_once_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Transport::new(None, dir.path()).unwrap();
+        let Transport::Outbox { swept, .. } = &transport else {
+            panic!("no SMTP URL: the outbox");
+        };
+        assert!(sweep_due(swept), "the first message sweeps");
+        assert!(!sweep_due(swept), "the next one does not");
+        *swept.lock().unwrap() = Some(std::time::Instant::now() - OUTBOX_SWEEP_EVERY);
+        assert!(sweep_due(swept), "an hour later it sweeps again");
     }
 }
