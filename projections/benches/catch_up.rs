@@ -234,9 +234,17 @@ fn check_bench(projections: &Projections, tenants: u64, checks: u64) {
         let (tenant, request) = &requests[i];
         black_box(projections.check(*tenant, request)).is_some_and(|outcome| outcome.allowed)
     });
+    let judge_rate = measure("Projections::judge (verdict only)", &|i| {
+        let (tenant, request) = &requests[i];
+        black_box(projections.judge(*tenant, request)).is_some_and(|verdict| verdict.allowed)
+    });
     let map_rate = measure("HashMap lookup (baseline)", &|i| {
         let (tenant, request) = &requests[i];
         black_box(map.get(&(*tenant, request.user_id, request.permission.clone()))).is_some()
     });
-    println!("check / HashMap: {:.3}", check_rate / map_rate);
+    println!(
+        "check / HashMap: {:.3}; verdict / HashMap: {:.3}",
+        check_rate / map_rate,
+        judge_rate / map_rate
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use rollcall_aggregates::{
-    CheckOutcome, CheckRequest, Effective, Member, MemberStatus, Team, effective_from,
+    CheckOutcome, CheckRequest, Effective, Member, MemberStatus, Team, Verdict, effective_from,
 };
 use rollcall_events::{Envelope, RawEnvelope, TenantId, UserId};
 use rollcall_log::{EventLog, LogError};
@@ -271,7 +271,19 @@ impl Projections {
 
     /// The check with its explanation; `None` for an unknown tenant.
     pub fn check(&self, tenant: TenantId, request: &CheckRequest) -> Option<CheckOutcome> {
-        self.view().check(tenant, request)
+        self.inner.view.load().check(tenant, request)
+    }
+
+    /// The check's verdict alone, without its explanation: no lock, no
+    /// allocation. `None` for an unknown tenant or member.
+    pub fn judge(&self, tenant: TenantId, request: &CheckRequest) -> Option<Verdict> {
+        self.inner.view.load().tenant(tenant)?.judge(
+            request.user_id,
+            request.permission.as_str(),
+            request.resource.owner_id,
+            request.resource.office_id.as_ref().map(|o| o.as_str()),
+            request.source_ip,
+        )
     }
 
     /// A page of the tenant's audit trail; `Ok(None)` for an unknown tenant. A bad
