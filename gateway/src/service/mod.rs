@@ -35,13 +35,13 @@ pub use health::{PROBE_INTERVAL, PROBE_TIMEOUT};
 
 /// How many times a command is decided at most when it keeps losing races to
 /// other writers.
-const MAX_ATTEMPTS: u32 = 8;
+const MAX_ATTEMPTS: u32 = 16;
 /// First pause after a lost race; it doubles with every further loss.
 const CONFLICT_BACKOFF: Duration = Duration::from_millis(5);
 /// Longest pause between two attempts.
 const CONFLICT_BACKOFF_MAX: Duration = Duration::from_millis(200);
 /// Longest a command spends pausing between attempts, in all.
-const CONFLICT_BUDGET: Duration = Duration::from_secs(1);
+const CONFLICT_BUDGET: Duration = Duration::from_secs(2);
 
 /// Everything about a command that is not the command: who, when, why, and the
 /// fresh ids of its event.
