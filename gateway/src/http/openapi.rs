@@ -157,16 +157,26 @@ impl Modify for CommandOutages {
             .responses
             .insert("CommandUnavailable".to_owned(), answer.into());
         let answer = Ref::new("#/components/responses/CommandUnavailable");
+        // What the gateway takes as a key (`commands::idempotency_key`): visible
+        // ASCII, spaces inside, 1 to 255 characters once trimmed.
+        let idempotency_key = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some("^[ -~]*[!-~][ -~]*$"))
+            .build();
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.post, &mut item.put, &mut item.delete]
                 .into_iter()
                 .flatten()
             {
-                let keyed = operation
-                    .parameters
-                    .iter()
-                    .flatten()
-                    .any(|p| p.name == "Idempotency-Key");
+                let mut keyed = false;
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.name == "Idempotency-Key" {
+                        parameter.schema = Some(idempotency_key.clone().into());
+                        keyed = true;
+                    }
+                }
                 if keyed {
                     operation
                         .responses
