@@ -369,3 +369,27 @@ async fn a_tenant_whose_catalog_does_not_compile_answers_503_until_the_operator_
     .expect(StatusCode::OK);
     h.get(&users, &owner).await.expect(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_null_body_is_no_body_where_the_body_is_optional() {
+    let h = Harness::embedded();
+    let t = h.tenant(json!("jtek")).await;
+    let ann = h.member(t.id, "ann@acme.test", &["user"]).await;
+    let base = format!("/v1/tenants/{}/users/{ann}", t.id);
+    h.send(
+        Method::POST,
+        &format!("{base}/deactivate"),
+        Some(OPERATOR),
+        Some(serde_json::Value::Null),
+    )
+    .await
+    .expect(StatusCode::OK);
+    h.send(
+        Method::POST,
+        &format!("{base}/reactivate"),
+        Some(OPERATOR),
+        Some(serde_json::Value::Null),
+    )
+    .await
+    .expect(StatusCode::OK);
+}

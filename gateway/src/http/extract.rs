@@ -104,6 +104,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for MaybeJson
         if !json {
             return Err(unsupported());
         }
+        // The document declares these bodies nullable: `null` is no body.
+        if bytes.trim_ascii() == b"null" {
+            return Ok(MaybeJsonBody(T::default()));
+        }
         parse_json(&bytes).map(MaybeJsonBody)
     }
 }
