@@ -393,3 +393,25 @@ async fn a_null_body_is_no_body_where_the_body_is_optional() {
     .await
     .expect(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_null_kind_is_the_default_kind() {
+    let h = Harness::embedded();
+    let t = h.tenant(json!("jtek")).await;
+    h.send(
+        Method::POST,
+        &format!("/v1/tenants/{}/invitations", t.id),
+        Some(OPERATOR),
+        Some(json!({"email": "ann@acme.test", "display_name": "Ann", "roles": ["user"], "kind": null})),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    h.send(
+        Method::POST,
+        &format!("/v1/tenants/{}/invitations", t.id),
+        Some(OPERATOR),
+        Some(json!({"email": "bo@acme.test", "display_name": "Bo", "kind": "contractor"})),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation");
+}

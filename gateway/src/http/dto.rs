@@ -56,6 +56,42 @@ pub struct UpdateRoleRequest {
     pub reason: Option<String>,
 }
 
+/// A field the document declares nullable: `null` is its default.
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// The values of a permission toggle, as the document names them (the domain's
+/// `Toggle` is what the body is read into).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ToggleState {
+    Allow,
+    Deny,
+    Inherit,
+}
+
+/// The scopes of an area, as the document names them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeName {
+    All,
+    Assigned,
+    Offices,
+}
+
+/// The kinds of member, as the document names them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum KindName {
+    Member,
+    External,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
@@ -67,9 +103,9 @@ pub struct InviteRequest {
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, String>)]
     pub permissions: BTreeMap<String, Toggle>,
-    /// `member` (default) or `external`.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    /// `member` (default) or `external`; `null` is the default.
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[schema(value_type = Option<KindName>)]
     pub kind: MemberKind,
     pub reason: Option<String>,
 }
@@ -98,8 +134,7 @@ pub struct RolesRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToggleRequest {
-    /// `allow`, `deny` or `inherit`.
-    #[schema(value_type = String)]
+    #[schema(value_type = ToggleState)]
     pub state: Toggle,
     pub reason: Option<String>,
 }
@@ -107,8 +142,7 @@ pub struct ToggleRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeRequest {
-    /// `all`, `assigned` or `offices`.
-    #[schema(value_type = String)]
+    #[schema(value_type = ScopeName)]
     pub scope: Scope,
     pub reason: Option<String>,
 }
