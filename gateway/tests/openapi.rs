@@ -124,3 +124,38 @@ async fn the_document_is_stable() {
         .expect(StatusCode::OK);
     insta::assert_json_snapshot!("openapi", doc.body);
 }
+
+/// Every `$ref` of the document names something the document holds (a fuzzer
+/// skips what it cannot resolve).
+#[tokio::test]
+async fn every_reference_resolves() {
+    fn refs<'a>(value: &'a serde_json::Value, found: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner.as_str()) {
+                        ("$ref", Some(target)) => found.push(target),
+                        _ => refs(inner, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| refs(i, found)),
+            _ => {}
+        }
+    }
+    let h = Harness::embedded();
+    let doc = h
+        .get("/openapi.json", OPERATOR)
+        .await
+        .expect(StatusCode::OK);
+    let mut found = Vec::new();
+    refs(&doc.body, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let pointer = target.strip_prefix('#').expect("a local reference");
+        assert!(
+            doc.body.pointer(pointer).is_some(),
+            "unresolvable: {target}"
+        );
+    }
+}

@@ -84,6 +84,16 @@ pub enum ScopeName {
     Offices,
 }
 
+/// The statuses a team list filters on, as the document names them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusName {
+    Invited,
+    Active,
+    Deactivated,
+    Canceled,
+}
+
 /// The kinds of member, as the document names them.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -233,6 +243,7 @@ pub struct MinPosition {
 #[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// `invited`, `active`, `deactivated` or `canceled`.
+    #[param(value_type = Option<StatusName>)]
     pub status: Option<String>,
     pub min_position: Option<u64>,
     /// `full`: wait until the read side reached the log's head.

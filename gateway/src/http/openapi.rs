@@ -30,7 +30,7 @@ use rollcall_replay::EffectiveAsOf;
         CheckBody, CommandAnswer, Problem, Health, UserSummary, UserList, UserDetail,
         EffectivePermission, CheckAnswer, AuditEntry, AuditPage, CatalogAnswer, RoleAnswer,
         AccessDelta, EffectiveAsOf, CheckpointList, PlatformsAnswer, Membership,
-        MembershipList, ChainVerification, ChainPoint, CheckpointCheck,
+        MembershipList, ChainVerification, ChainPoint, CheckpointCheck, StatusName, Consistency,
     )),
     modifiers(&Bearer),
 )]
