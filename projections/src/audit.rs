@@ -298,12 +298,8 @@ pub(crate) fn query(
     };
     match listed {
         Some(positions) => {
-            let start = match positions.binary_search(&after) {
-                Ok(i) => i + 1,
-                Err(i) => i,
-            };
-            for i in start..positions.len() {
-                let Some(position) = positions.get(i).copied() else {
+            for i in positions.first_after(after)..positions.len() {
+                let Some(position) = positions.get(i) else {
                     break;
                 };
                 let Some(stored) = store.audit(tenant, position)? else {

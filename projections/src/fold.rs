@@ -241,13 +241,13 @@ impl Folded {
                 .audit_by_target
                 .entry(user)
                 .or_default()
-                .push_back(position);
+                .push(position);
         }
         index
             .audit_by_actor
             .entry(envelope.actor)
             .or_default()
-            .push_back(position);
+            .push(position);
         batch.put(
             audit_key(tenant, position),
             encode(&audit).map_err(encoding)?,

@@ -42,9 +42,9 @@ pub struct TenantIndex {
     pub position: u64,
     pub tenant_seq: u64,
     /// Positions of the audit entries about each member, ascending.
-    pub audit_by_target: imbl::HashMap<UserId, imbl::Vector<u64>>,
+    pub audit_by_target: imbl::OrdMap<UserId, Positions>,
     /// Positions of the audit entries each actor caused, ascending.
-    pub audit_by_actor: imbl::HashMap<Actor, imbl::Vector<u64>>,
+    pub audit_by_actor: imbl::OrdMap<Actor, Positions>,
     /// Why the tenant cannot be served: its catalog, folded from the log, does
     /// not compile under this version's rules (a limit lowered since, say). The
     /// index is kept up to date but answers nothing until a catalog that compiles
@@ -84,6 +84,75 @@ impl TenantIndex {
             office_id,
             source_ip,
         ))
+    }
+}
+
+/// Ascending log positions (a member's or an actor's audit entries). Most lists
+/// are short and stay a small shared slice; past [`Positions::SHORT`] entries
+/// they become a persistent vector, so an append stays cheap however long the
+/// list grows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Positions {
+    Short(Arc<[u64]>),
+    Long(Arc<imbl::Vector<u64>>),
+}
+
+impl Default for Positions {
+    fn default() -> Self {
+        Positions::Short(Arc::from([]))
+    }
+}
+
+impl Positions {
+    /// Longest list kept as a slice (copied on each append).
+    pub const SHORT: usize = 16;
+
+    /// Appends `position`, which is above every position already held.
+    pub fn push(&mut self, position: u64) {
+        match self {
+            Positions::Short(short) if short.len() < Self::SHORT => {
+                let mut longer = Vec::with_capacity(short.len() + 1);
+                longer.extend_from_slice(short);
+                longer.push(position);
+                *short = longer.into();
+            }
+            Positions::Short(short) => {
+                let mut long: imbl::Vector<u64> = short.iter().copied().collect();
+                long.push_back(position);
+                *self = Positions::Long(Arc::new(long));
+            }
+            Positions::Long(long) => Arc::make_mut(long).push_back(position),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Positions::Short(short) => short.len(),
+            Positions::Long(long) => long.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<u64> {
+        match self {
+            Positions::Short(short) => short.get(i).copied(),
+            Positions::Long(long) => long.get(i).copied(),
+        }
+    }
+
+    /// The index of the first position above `after`.
+    pub fn first_after(&self, after: u64) -> usize {
+        let found = match self {
+            Positions::Short(short) => short.binary_search(&after),
+            Positions::Long(long) => long.binary_search(&after),
+        };
+        match found {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
     }
 }
 
@@ -146,7 +215,7 @@ pub struct ReadView {
     pub tenants: imbl::HashMap<TenantId, Arc<TenantIndex>>,
     /// Normalised email → the tenants' members holding it (canceled invitees
     /// excluded).
-    pub emails: imbl::HashMap<Arc<str>, Memberships>,
+    pub emails: imbl::OrdMap<Arc<str>, Memberships>,
 }
 
 impl ReadView {
@@ -186,5 +255,36 @@ impl ReadView {
             request,
             &verdict,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_keep_their_order_across_the_switch_to_a_vector() {
+        let mut positions = Positions::default();
+        assert!(positions.is_empty());
+        assert_eq!(positions.first_after(0), 0);
+        for p in (1..=40).map(|i| i * 10) {
+            positions.push(p);
+            let long = positions.len() > Positions::SHORT;
+            assert_eq!(matches!(positions, Positions::Long(_)), long, "at {p}");
+        }
+        assert_eq!(positions.len(), 40);
+        assert_eq!(positions.get(0), Some(10));
+        assert_eq!(positions.get(39), Some(400));
+        assert_eq!(positions.get(40), None);
+        assert_eq!(positions.first_after(0), 0);
+        assert_eq!(positions.first_after(10), 1);
+        assert_eq!(positions.first_after(15), 1);
+        assert_eq!(positions.first_after(400), 40);
+
+        // A copy taken before an append does not see it.
+        let before = positions.clone();
+        positions.push(410);
+        assert_eq!(before.len(), 40);
+        assert_eq!(positions.get(40), Some(410));
     }
 }

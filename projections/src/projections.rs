@@ -558,13 +558,13 @@ fn load(store: &Store, position: u64) -> Result<(Folded, ReadView), ProjectionEr
                 .audit_by_target
                 .entry(user)
                 .or_default()
-                .push_back(position);
+                .push(position);
         }
         index
             .audit_by_actor
             .entry(entry.actor())
             .or_default()
-            .push_back(position);
+            .push(position);
     }
     Ok((folded, view))
 }
