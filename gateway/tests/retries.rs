@@ -4,29 +4,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::{Method, StatusCode};
 use common::*;
-use rollcall_log::jetstream::{JetStreamConfig, JetStreamLog};
-use rollcall_log::{EventLog, embedded::EmbeddedLog};
+use rollcall_log::EventLog;
 use serde_json::json;
-
-/// Two gateways over one log, each with its own read side.
-async fn two_gateways(log: impl Fn() -> Arc<dyn EventLog>) -> (Harness, Harness) {
-    let dir = || tempfile::tempdir().expect("temp dir");
-    (Harness::over(log(), dir()), Harness::over(log(), dir()))
-}
-
-async fn jetstream(nats: &rollcall_tests::NatsServer) -> Arc<dyn EventLog> {
-    let log = JetStreamLog::connect(JetStreamConfig {
-        url: nats.url(),
-        ..JetStreamConfig::default()
-    })
-    .await
-    .expect("JetStream log");
-    Arc::new(log)
-}
 
 /// A keyed "inherit" that changes nothing, then a "deny", then the first command
 /// retried on both gateways: the retry answers "unchanged" again and the deny stays.
@@ -111,17 +92,14 @@ async fn a_retry_after_a_no_op_answers_the_no_op(a: Harness, b: Harness) {
 #[tokio::test]
 async fn embedded_a_retry_after_a_no_op_answers_the_no_op() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let log = EmbeddedLog::open(dir.path()).expect("embedded log");
-    let (a, b) = two_gateways(|| Arc::new(log.clone())).await;
+    let (a, b) = two_gateways_embedded(dir.path()).await;
     a_retry_after_a_no_op_answers_the_no_op(a, b).await;
 }
 
 #[tokio::test]
 async fn jetstream_a_retry_after_a_no_op_answers_the_no_op() {
     let nats = rollcall_tests::NatsServer::start();
-    let (first, second) = (jetstream(&nats).await, jetstream(&nats).await);
-    let logs = std::sync::Mutex::new(vec![second, first]);
-    let (a, b) = two_gateways(|| logs.lock().expect("logs").pop().expect("a log")).await;
+    let (a, b) = two_gateways_on_jetstream(&nats).await;
     a_retry_after_a_no_op_answers_the_no_op(a, b).await;
 }
 
@@ -272,16 +250,13 @@ async fn two_gateways_creating_a_tenant_with_one_key_create_one(a: Harness, b: H
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_two_gateways_creating_a_tenant_with_one_key_create_one() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let log = EmbeddedLog::open(dir.path()).expect("embedded log");
-    let (a, b) = two_gateways(|| Arc::new(log.clone())).await;
+    let (a, b) = two_gateways_embedded(dir.path()).await;
     two_gateways_creating_a_tenant_with_one_key_create_one(a, b).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jetstream_two_gateways_creating_a_tenant_with_one_key_create_one() {
     let nats = rollcall_tests::NatsServer::start();
-    let (first, second) = (jetstream(&nats).await, jetstream(&nats).await);
-    let logs = std::sync::Mutex::new(vec![second, first]);
-    let (a, b) = two_gateways(|| logs.lock().expect("logs").pop().expect("a log")).await;
+    let (a, b) = two_gateways_on_jetstream(&nats).await;
     two_gateways_creating_a_tenant_with_one_key_create_one(a, b).await;
 }

@@ -487,3 +487,35 @@ impl Harness {
             .is_ok()
     }
 }
+
+/// Two gateways over one log, each with its own read side.
+pub async fn two_gateways(log: impl Fn() -> Arc<dyn EventLog>) -> (Harness, Harness) {
+    let dir = || tempfile::tempdir().expect("temp dir");
+    (Harness::over(log(), dir()), Harness::over(log(), dir()))
+}
+
+/// Two gateways over one embedded log in `dir`.
+pub async fn two_gateways_embedded(dir: &std::path::Path) -> (Harness, Harness) {
+    let log = EmbeddedLog::open(dir).expect("embedded log");
+    two_gateways(|| Arc::new(log.clone())).await
+}
+
+/// Two gateways on one JetStream stream of `nats`, each with a connection of its
+/// own, as two processes would have.
+pub async fn two_gateways_on_jetstream(nats: &rollcall_tests::NatsServer) -> (Harness, Harness) {
+    let (first, second) = (jetstream(nats).await, jetstream(nats).await);
+    let logs = std::sync::Mutex::new(vec![second, first]);
+    two_gateways(|| logs.lock().expect("logs").pop().expect("a log")).await
+}
+
+/// A JetStream log on `nats`.
+pub async fn jetstream(nats: &rollcall_tests::NatsServer) -> Arc<dyn EventLog> {
+    let log =
+        rollcall_log::jetstream::JetStreamLog::connect(rollcall_log::jetstream::JetStreamConfig {
+            url: nats.url(),
+            ..Default::default()
+        })
+        .await
+        .expect("JetStream log");
+    Arc::new(log)
+}
