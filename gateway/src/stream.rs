@@ -161,6 +161,9 @@ fn events(
                 };
                 while let Some(next) = catch_up.next().await {
                     match next {
+                        // Past what the read side applied: it comes on `applied`,
+                        // judged on the view that includes it.
+                        Ok(raw) if raw.position > reached => break,
                         Ok(raw) if raw.tenant_id == tenant && raw.position > last => {
                             last = raw.position;
                             yield Ok(sse_event(&raw));
