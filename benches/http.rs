@@ -35,16 +35,28 @@ use rollcall_tests::{NatsServer, RollcallServer, ServerOptions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+/// A number from the environment; a value that is not one stops the bench
+/// rather than measuring something else than asked.
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a whole number")),
+        Err(_) => default,
+    }
 }
 
 fn sizes(name: &str, default: &[usize]) -> Vec<usize> {
     match std::env::var(name) {
-        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Ok(v) => v
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name}={v:?} is not a list of whole numbers"))
+            })
+            .collect(),
         Err(_) => default.to_vec(),
     }
 }
