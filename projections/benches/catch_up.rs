@@ -20,11 +20,16 @@ use rollcall_log::{EmbeddedLog, EventLog};
 use rollcall_projections::Projections;
 use rollcall_projections::testing::{BusyRounds, busy_tenant, busy_user};
 
+/// A number from the environment (`_` separators allowed); a value that is not
+/// one stops the bench rather than measuring something else than asked.
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Ok(v) => v
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a whole number")),
+        Err(_) => default,
+    }
 }
 
 fn rate(n: u64, d: Duration) -> f64 {
