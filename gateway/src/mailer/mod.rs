@@ -204,8 +204,9 @@ impl Mailer {
         }
     }
 
-    /// Sends every owed message, oldest first, each retried until it goes out.
-    /// Returns false when shutdown came first.
+    /// Sends every owed message, oldest first, each retried until it goes out,
+    /// and makes what it settled durable at the end. Returns false when shutdown
+    /// came first.
     async fn send_due(
         &self,
         state: &mut MailerState,
@@ -257,6 +258,7 @@ impl Mailer {
                     Err(e) => {
                         tracing::warn!(position, invitation_id = %id, error = %e, retry_in = ?retry, "invitation message not sent");
                         if !pause(retry, shutdown).await {
+                            state.flush().await?;
                             return Ok(false);
                         }
                         retry = (retry * 2).min(self.backoff.max);
@@ -264,8 +266,12 @@ impl Mailer {
                 }
             }
             state.settle(id)?;
-            state.flush().await?;
         }
+        // One flush for every message settled in this pass, not one each: a
+        // crash before it sends those messages again (an outbox message
+        // overwrites its own file), as a crash between a send and its flush
+        // always could.
+        state.flush().await?;
         Ok(true)
     }
 }
