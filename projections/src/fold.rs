@@ -236,18 +236,7 @@ impl Folded {
             .map(|m| m.profile.display_name.clone());
         let audit = StoredAudit::of(envelope, actor_name, target_name, deltas);
         let position = envelope.position;
-        if let Some(user) = target {
-            index
-                .audit_by_target
-                .entry(user)
-                .or_default()
-                .push(position);
-        }
-        index
-            .audit_by_actor
-            .entry(envelope.actor)
-            .or_default()
-            .push(position);
+        index.record_audit(position, target, envelope.actor);
         batch.put(
             audit_key(tenant, position),
             encode(&audit).map_err(encoding)?,

@@ -61,6 +61,14 @@ impl TenantIndex {
         }
     }
 
+    /// Lists the audit entry at `position` under its target and its actor.
+    pub fn record_audit(&mut self, position: u64, target: Option<UserId>, actor: Actor) {
+        if let Some(user) = target {
+            self.audit_by_target.entry(user).or_default().push(position);
+        }
+        self.audit_by_actor.entry(actor).or_default().push(position);
+    }
+
     pub fn member(&self, user: UserId) -> Option<&MemberEntry> {
         self.members.get(&user)
     }

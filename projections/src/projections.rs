@@ -552,19 +552,7 @@ fn load(store: &Store, position: u64) -> Result<(Folded, ReadView), ProjectionEr
         let Some(index) = view.tenants.get_mut(&tenant) else {
             continue;
         };
-        let index = Arc::make_mut(index);
-        if let Some(user) = entry.target() {
-            index
-                .audit_by_target
-                .entry(user)
-                .or_default()
-                .push(position);
-        }
-        index
-            .audit_by_actor
-            .entry(entry.actor())
-            .or_default()
-            .push(position);
+        Arc::make_mut(index).record_audit(position, entry.target(), entry.actor());
     }
     Ok((folded, view))
 }
