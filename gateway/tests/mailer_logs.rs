@@ -3,42 +3,17 @@
 //! everything when no other test shares the process.
 
 mod consumer_support;
+mod log_capture;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use consumer_support::outbox::{mac, start, wait_for};
 use consumer_support::{TenantFixture, tenant_created, user_invited};
-
-/// Collects what the mailer logs, to check what it must never say.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use log_capture::Captured;
 
 #[tokio::test]
 async fn neither_the_token_nor_the_link_is_logged() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::start();
 
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");

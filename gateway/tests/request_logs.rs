@@ -4,38 +4,17 @@
 //! no other test shares the process.
 
 mod common;
-
-use std::sync::{Arc, Mutex};
+mod log_capture;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::*;
+use log_capture::Captured;
 use serde_json::json;
-
-/// Collects what the router logs.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn a_token_in_the_query_never_reaches_the_request_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::start();
 
     let h = Harness::embedded();
     let t = h.tenant(json!("jtek")).await;
@@ -87,7 +66,7 @@ async fn a_token_in_the_query_never_reaches_the_request_logs() {
     .await
     .expect(StatusCode::OK);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     // The requests were logged, with their paths…
     assert!(logs.contains("path=/accept"), "{logs}");
     assert!(logs.contains("path=/console"), "{logs}");
