@@ -220,6 +220,16 @@ impl Console {
 
     /// Signs in with a pasted member token and waits for the team list.
     async fn sign_in(&self, token: &str) {
+        self.sign_in_until(token, "#members").await;
+    }
+
+    /// Signs in with a token whose member may not see the team list.
+    async fn sign_in_anywhere(&self, token: &str) {
+        self.sign_in_until(token, "#signout:not([hidden])").await;
+    }
+
+    /// Signs in with a pasted token, then waits for `ready` (a CSS selector).
+    async fn sign_in_until(&self, token: &str, ready: &str) {
         // The previous product's admin must not linger in the tab.
         self.open("/console").await;
         self.browser
@@ -229,20 +239,7 @@ impl Console {
         self.open("/console?signin").await;
         self.type_into("#token", token).await;
         self.click("#signin").await;
-        self.find("#members").await;
-    }
-
-    /// Signs in with a token whose member may not see the team list.
-    async fn sign_in_anywhere(&self, token: &str) {
-        self.open("/console").await;
-        self.browser
-            .execute("sessionStorage.clear();", vec![])
-            .await
-            .expect("clear the session");
-        self.open("/console?signin").await;
-        self.type_into("#token", token).await;
-        self.click("#signin").await;
-        self.find("#signout:not([hidden])").await;
+        self.find(ready).await;
     }
 
     /// Runs the console's check for `permission` on the member page; answers
