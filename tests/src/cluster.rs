@@ -204,7 +204,9 @@ impl NatsCluster {
         }
     }
 
-    /// Waits until the cluster has a JetStream meta leader (streams can be created).
+    /// Waits until streams at the cluster's full replication can be created: a
+    /// JetStream meta leader alone is not enough, placement also needs every
+    /// peer known to it (else "no suitable peers for placement").
     async fn wait_jetstream(&self) {
         let deadline = Instant::now() + JETSTREAM_TIMEOUT;
         loop {
@@ -223,6 +225,30 @@ impl NatsCluster {
                 let text = String::from_utf8_lossy(&answer.payload).into_owned();
                 if text.contains("\"error\"") {
                     return Err(format!("account info: {text}"));
+                }
+                // A probe stream on every node, removed again at once.
+                let probe = format!(
+                    r#"{{"name":"CLUSTER_PROBE","subjects":["rollcall-cluster-probe"],"num_replicas":{},"storage":"memory"}}"#,
+                    self.len()
+                );
+                let answer = client
+                    .request(
+                        "$JS.API.STREAM.CREATE.CLUSTER_PROBE",
+                        bytes::Bytes::from(probe),
+                    )
+                    .await
+                    .map_err(|e| format!("probe stream: {e}"))?;
+                let text = String::from_utf8_lossy(&answer.payload).into_owned();
+                if text.contains("\"error\"") {
+                    return Err(format!("probe stream: {text}"));
+                }
+                let answer = client
+                    .request("$JS.API.STREAM.DELETE.CLUSTER_PROBE", bytes::Bytes::new())
+                    .await
+                    .map_err(|e| format!("delete the probe stream: {e}"))?;
+                let text = String::from_utf8_lossy(&answer.payload).into_owned();
+                if text.contains("\"error\"") {
+                    return Err(format!("delete the probe stream: {text}"));
                 }
                 Ok(())
             };
