@@ -179,6 +179,7 @@ pub fn title(slug: &str) -> Option<&'static str> {
         "bad-request" => "Bad request",
         "rate-limited" => "Too many requests",
         "too-many-streams" => "Too many streams",
+        "position-ahead" => "Position ahead of the log",
         _ => return None,
     })
 }

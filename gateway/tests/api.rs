@@ -740,3 +740,8 @@ async fn concurrent_commands_on_one_tenant_all_land_in_one_chain() {
     assert_eq!(users_of(&list.body).len(), 13);
     assert_eq!(h.log.tenant_head(t.id).await.unwrap(), 13);
 }
+
+#[tokio::test]
+async fn a_min_position_past_the_head_is_refused_at_once() {
+    min_position_past_the_head_is_refused(&Harness::embedded()).await;
+}

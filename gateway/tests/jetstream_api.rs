@@ -62,3 +62,13 @@ async fn invite_accept_and_read_back_over_jetstream() {
             .any(|u| u["kind"] == json!("external") && u["status"] == json!("invited"))
     );
 }
+
+#[tokio::test]
+async fn a_min_position_past_the_head_is_refused_at_once_over_jetstream() {
+    let nats = rollcall_tests::NatsServer::start();
+    let h = Harness::over(
+        jetstream(&nats).await,
+        tempfile::tempdir().expect("temp dir"),
+    );
+    min_position_past_the_head_is_refused(&h).await;
+}

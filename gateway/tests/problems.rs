@@ -269,7 +269,7 @@ async fn a_retried_tenant_creation_creates_one_tenant() {
 }
 
 #[tokio::test]
-async fn queries_read_their_writes_or_answer_503() {
+async fn queries_read_their_writes_refuse_a_position_ahead_or_answer_503() {
     let h = Harness::embedded();
     let t = h.tenant(json!("jtek")).await;
     let invited = h
@@ -299,18 +299,24 @@ async fn queries_read_their_writes_or_answer_503() {
             .iter()
             .any(|u| u["user_id"] == json!(invited.id("user_id")))
     );
-    let future = h
-        .get(
-            &format!(
-                "/v1/tenants/{}/users?min_position={}",
-                t.id,
-                invited.position() + 100
-            ),
-            OPERATOR,
-        )
+    let future = format!(
+        "/v1/tenants/{}/users?min_position={}",
+        t.id,
+        invited.position() + 100
+    );
+    // Past the log's head: no such event yet, refused at once.
+    h.get(&future, OPERATOR)
+        .await
+        .problem(StatusCode::CONFLICT, "position-ahead");
+    // With the log out of reach the gateway cannot tell: it waits for its read
+    // side, then answers 503.
+    h.log.fail_everything(true);
+    let unknown = h
+        .get(&future, OPERATOR)
         .await
         .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
-    assert!(future.header("retry-after").is_some());
+    assert!(unknown.header("retry-after").is_some());
+    h.log.fail_everything(false);
 }
 
 #[tokio::test]

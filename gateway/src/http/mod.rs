@@ -271,8 +271,9 @@ impl AppState {
     }
 
     /// Waits for the read side to reach `min_position`, bounded; 503 when it does
-    /// not. A position past the log's head is answered 503 at once, without
-    /// holding the request for the wait: it names no event yet.
+    /// not. A position past the log's head is refused at once with 409
+    /// `position-ahead`, without holding the request for the wait: it names no
+    /// event yet, so waiting would only turn a client's mistake into an outage.
     pub async fn wait_for(&self, min_position: Option<u64>) -> Result<(), ApiError> {
         let Some(position) = min_position else {
             return Ok(());
@@ -284,9 +285,13 @@ impl AppState {
         if let Ok(Ok(head)) = head
             && position > head
         {
-            return Err(ApiError::unavailable(format!(
-                "min_position {position} is past the log's head ({head}): no such event yet"
-            )));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "position-ahead",
+                format!(
+                    "min_position {position} is past the log's head ({head}): no such event yet"
+                ),
+            ));
         }
         match self
             .0

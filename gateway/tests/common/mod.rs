@@ -519,3 +519,29 @@ pub async fn jetstream(nats: &rollcall_tests::NatsServer) -> Arc<dyn EventLog> {
         .expect("JetStream log");
     Arc::new(log)
 }
+
+/// A read with `min_position` past the log's head is refused with 409
+/// `position-ahead` (it names no event yet), and one at the head is served.
+pub async fn min_position_past_the_head_is_refused(h: &Harness) {
+    let t = h.tenant(serde_json::json!("jtek")).await;
+    let head = h.head().await;
+    let users = format!("/v1/tenants/{}/users", t.id);
+    for position in [head + 1, u64::MAX] {
+        let refused = h
+            .get(&format!("{users}?min_position={position}"), OPERATOR)
+            .await
+            .expect(StatusCode::CONFLICT);
+        assert_eq!(
+            refused.body["type"],
+            serde_json::json!("https://rollcall.dev/problems/position-ahead")
+        );
+        let detail = refused.body["detail"].as_str().expect("a detail");
+        assert!(
+            detail.contains(&format!("past the log's head ({head})")),
+            "{detail}"
+        );
+    }
+    h.get(&format!("{users}?min_position={head}"), OPERATOR)
+        .await
+        .expect(StatusCode::OK);
+}
