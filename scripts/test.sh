@@ -4,7 +4,9 @@
 # (the JetStream tests start their own server on an ephemeral port), curl and
 # python3 (the docs' walk-throughs run as written, tests/e2e/walkthrough.rs), and
 # Chromium with its WebDriver (the console's browser test, tests/e2e/console.rs) —
-# then runs every test of the workspace.
+# then runs every test of the workspace, and (without arguments) fuzzes the HTTP
+# API from its OpenAPI document (scripts/fuzz.sh: schemathesis, from PyPI when
+# missing, bounded to a few minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +27,6 @@ fi
 
 export PATH="$PATH:/usr/sbin"
 cargo test --workspace --locked "$@"
+if [ $# -eq 0 ]; then
+  ./scripts/fuzz.sh
+fi

@@ -5,6 +5,8 @@
 
 use std::sync::LazyLock;
 
+use serde_json::{Value, json};
+
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -91,10 +93,16 @@ pub(crate) fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     (router, document)
 }
 
-static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| api().1);
+/// The document as served: utoipa's, with what it cannot say of values added
+/// (`refine`), as JSON (utoipa's types cannot hold every schema keyword).
+static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
+    let mut document = serde_json::to_value(api().1).expect("the document serialises");
+    refine(&mut document);
+    document
+});
 
 /// The OpenAPI document served at `/openapi.json`.
-pub fn document() -> &'static utoipa::openapi::OpenApi {
+pub fn document() -> &'static Value {
     &DOCUMENT
 }
 
@@ -188,13 +196,168 @@ impl Modify for CommandOutages {
     }
 }
 
+/// No control character (C0, DEL, C1) and no bidirectional formatting character
+/// (`limits::is_forbidden_char`), as the body of a character class.
+const FORBIDDEN: &str =
+    "\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069";
+
+/// What the document says of a value beyond its type, from the limits the server
+/// applies (`rollcall_aggregates::limits`): lengths, counts, the characters a text
+/// may not hold, IP addresses, toggle states, the seed catalogs' names, the
+/// `actor` filter and `Last-Event-ID`. A request the document allows is then
+/// refused only for what no document can say: a name the tenant's catalog does
+/// not know, a rule between two values, the state of the team, a forged token.
+fn refine(doc: &mut Value) {
+    use rollcall_aggregates::limits::*;
+    let forbidden = FORBIDDEN;
+    // A text the server trims and requires: a visible character, none forbidden.
+    let text = |max: usize| json!({"maxLength": max, "pattern": format!("^[^{forbidden}]*[^\\s{forbidden}][^{forbidden}]*$")});
+    let string = |mut schema: Value| {
+        schema["type"] = json!("string");
+        schema
+    };
+    // A reason may break lines.
+    let reason = json!({
+        "maxLength": MAX_REASON_CHARS,
+        "pattern": format!("^[^{}]*$", forbidden.replace("\\u0000-\\u001f", "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f")),
+    });
+    let ip = json!({"type": null, "anyOf": [
+        {"type": "string", "format": "ipv4"},
+        {"type": "string", "format": "ipv6"},
+        {"type": "null"},
+    ]});
+    let schemas = &mut doc["components"]["schemas"];
+    let mut set = |schema: &str, property: &str, refinement: &Value| {
+        let target = &mut schemas[schema]["properties"][property];
+        assert!(target.is_object(), "{schema}.{property} is in the document");
+        merge(target, refinement);
+    };
+    for schema in [
+        "CreateTenantRequest",
+        "PlanRequest",
+        "CreateRoleRequest",
+        "UpdateRoleRequest",
+        "InviteRequest",
+        "ReasonRequest",
+        "RolesRequest",
+        "ToggleRequest",
+        "ScopeRequest",
+        "OfficesRequest",
+        "NetworksRequest",
+        "ProfileRequest",
+        "DeactivateRequest",
+    ] {
+        set(schema, "reason", &reason);
+    }
+    set("CreateTenantRequest", "name", &text(MAX_TENANT_NAME_CHARS));
+    for schema in ["OwnerRequest", "InviteRequest", "ProfileRequest"] {
+        set(schema, "display_name", &text(MAX_NAME_CHARS));
+    }
+    for schema in ["CreateRoleRequest", "UpdateRoleRequest"] {
+        set(schema, "label", &text(MAX_NAME_CHARS));
+        set(schema, "grants", &json!({"maxItems": MAX_ROLE_GRANTS}));
+    }
+    set(
+        "CreateRoleRequest",
+        "key",
+        &json!({"pattern": "^[a-z0-9_-]{1,64}$"}),
+    );
+    set(
+        "CreateTenantRequest",
+        "catalog",
+        &json!({"type": null, "anyOf": [
+            {"type": "string", "enum": rollcall_catalogs::names()},
+            {"type": "object"},
+        ]}),
+    );
+    for schema in ["InviteRequest", "RolesRequest"] {
+        set(schema, "roles", &json!({"maxItems": MAX_ROLES_PER_MEMBER}));
+    }
+    set(
+        "InviteRequest",
+        "permissions",
+        &json!({
+            "maxProperties": MAX_INVITE_OVERRIDES,
+            "additionalProperties": {"$ref": "#/components/schemas/ToggleState"},
+        }),
+    );
+    set(
+        "OfficesRequest",
+        "offices",
+        &json!({"maxItems": MAX_OFFICES_PER_MEMBER, "items": string(text(MAX_OFFICE_CHARS))}),
+    );
+    set(
+        "NetworksRequest",
+        "cidrs",
+        &json!({"maxItems": MAX_NETWORKS_PER_MEMBER}),
+    );
+    set(
+        "ProfileRequest",
+        "links",
+        &json!({"maxProperties": MAX_PROFILE_LINKS}),
+    );
+    set("ResourceRequest", "office_id", &text(MAX_OFFICE_CHARS));
+    for schema in ["CheckBody", "LoginRequest"] {
+        set(schema, "source_ip", &ip);
+    }
+
+    let uuid = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+    let mut parameter = |path: &str, name: &str, schema: Value| {
+        let parameters = doc["paths"][path]["get"]["parameters"]
+            .as_array_mut()
+            .expect("the operation has parameters");
+        let parameter = parameters
+            .iter_mut()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has the parameter {name}"));
+        parameter["schema"] = schema;
+    };
+    parameter(
+        "/v1/tenants/{t}/audit",
+        "actor",
+        json!({"type": "string", "pattern": format!("^(operator|{uuid})$")}),
+    );
+    parameter(
+        "/v1/tenants/{t}/audit",
+        "limit",
+        json!({"type": "integer", "minimum": 1, "maximum": rollcall_projections::MAX_AUDIT_LIMIT}),
+    );
+    // `next_cursor` is a position; empty is no cursor.
+    parameter(
+        "/v1/tenants/{t}/audit",
+        "cursor",
+        json!({"type": "string", "pattern": "^[0-9]{0,19}$"}),
+    );
+    // A position as the stream's `id` field wrote it: decimal digits, fewer
+    // than u64's twenty.
+    parameter(
+        "/v1/tenants/{t}/events",
+        "Last-Event-ID",
+        json!({"type": "string", "pattern": "^[0-9]{1,19}$"}),
+    );
+}
+
+/// Sets `refinement`'s keys on `target`; a `null` removes the key.
+fn merge(target: &mut Value, refinement: &Value) {
+    let (Some(target), Some(refinement)) = (target.as_object_mut(), refinement.as_object()) else {
+        panic!("a schema and its refinement are objects");
+    };
+    for (key, value) in refinement {
+        if value.is_null() {
+            target.remove(key);
+        } else {
+            target.insert(key.clone(), value.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_document_has_its_components_and_every_command_its_outage_answer() {
-        let json = serde_json::to_value(document()).expect("the document serialises");
+        let json = document();
         assert!(json["components"]["schemas"]["CommandAnswer"].is_object());
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());
         assert!(json["components"]["responses"]["CommandUnavailable"].is_object());

@@ -90,6 +90,6 @@ pub async fn metrics(
 
 #[utoipa::path(get, path = "/openapi.json", tag = "ops",
     responses((status = 200, description = "This document", body = Object)))]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::http::openapi::document().clone())
+pub async fn openapi() -> Json<&'static serde_json::Value> {
+    Json(crate::http::openapi::document())
 }
