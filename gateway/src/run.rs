@@ -26,6 +26,10 @@ pub struct Config {
     pub nats_url: Option<String>,
     /// Replicas of the JetStream streams (see [`rollcall_replay::open::LogLocation`]).
     pub nats_replicas: Option<usize>,
+    /// Bound on every JetStream request and publish acknowledgement (5 s when
+    /// `None`): how long a command waits on a NATS server that stopped answering
+    /// before it is answered 503, so how long a failover takes to be noticed.
+    pub nats_timeout: Option<std::time::Duration>,
     pub operator_token: Option<String>,
     pub jwt_secret: Option<String>,
     /// `ROLLCALL_INVITE_KEY`: signs invitation links (every gateway of an
@@ -284,6 +288,7 @@ pub async fn open_log(config: &Config) -> Result<rollcall_replay::open::OpenedLo
             nats_url: config.nats_url.clone(),
             nats_replicas: config.nats_replicas,
             cache_bytes: Some(LOG_CACHE_BYTES),
+            nats_timeout: config.nats_timeout,
         })
         .await?,
     )

@@ -238,6 +238,7 @@ fn export_only(dir: &std::path::Path, format: &str) {
         nats_url: None,
         nats_replicas: None,
         cache_bytes: Some(REPLAY_CACHE_BYTES),
+        nats_timeout: None,
     };
     let started = Instant::now();
     let log = loop {

@@ -94,6 +94,7 @@ impl LogArgs {
             nats_url: self.nats_url.clone(),
             nats_replicas: self.nats_replicas,
             cache_bytes: Some(crate::open::REPLAY_CACHE_BYTES),
+            nats_timeout: None,
         }
     }
 }

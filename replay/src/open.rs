@@ -35,6 +35,9 @@ pub struct LogLocation {
     pub nats_replicas: Option<usize>,
     /// The embedded log's page cache in bytes; `None` keeps sled's default.
     pub cache_bytes: Option<u64>,
+    /// Bound on every JetStream request and publish acknowledgement; `None` keeps
+    /// [`JetStreamConfig`]'s default (5 s).
+    pub nats_timeout: Option<std::time::Duration>,
 }
 
 impl LogLocation {
@@ -70,6 +73,9 @@ pub async fn open_log(location: &LogLocation) -> Result<OpenedLog, OpenError> {
             let log = JetStreamLog::connect(JetStreamConfig {
                 url: url.clone(),
                 replicas: location.nats_replicas,
+                request_timeout: location
+                    .nats_timeout
+                    .unwrap_or(JetStreamConfig::default().request_timeout),
                 ..JetStreamConfig::default()
             })
             .await?;

@@ -36,8 +36,18 @@ struct Sent {
     attempts: usize,
 }
 
+/// A NATS request that a dead leader never answers is given up after this long
+/// (`--nats-timeout-ms`; 5 s by default): the bulk of the time commands are
+/// unavailable after the leader is killed, next to the election.
+const NATS_TIMEOUT_MS: &str = "2000";
+
 fn gateway(cluster: &NatsCluster, extra: &[&str]) -> RollcallServer {
-    let mut args = vec!["--nats-replicas".to_owned(), "3".to_owned()];
+    let mut args = vec![
+        "--nats-replicas".to_owned(),
+        "3".to_owned(),
+        "--nats-timeout-ms".to_owned(),
+        NATS_TIMEOUT_MS.to_owned(),
+    ];
     args.extend(extra.iter().map(|a| (*a).to_owned()));
     tokio::task::block_in_place(|| {
         RollcallServer::start(
