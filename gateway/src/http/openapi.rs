@@ -355,6 +355,36 @@ fn merge(target: &mut Value, refinement: &Value) {
 mod tests {
     use super::*;
 
+    /// The character class the document forbids is the server's own rule,
+    /// `limits::is_forbidden_char`, for every character of the Basic
+    /// Multilingual Plane (the rule names none beyond it).
+    #[test]
+    fn the_documented_forbidden_characters_are_the_servers() {
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        for part in FORBIDDEN.split("\\u").filter(|part| !part.is_empty()) {
+            let (hex, rest) = part.split_at(4);
+            let code = u32::from_str_radix(hex, 16).expect("four hex digits");
+            match ranges.last_mut() {
+                // The end of a range `start-end`.
+                Some((_, end)) if *end == u32::MAX => *end = code,
+                _ => ranges.push((code, if rest == "-" { u32::MAX } else { code })),
+            }
+        }
+        for code in 0..=0xffff_u32 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let documented = ranges
+                .iter()
+                .any(|&(start, end)| (start..=end).contains(&code));
+            assert_eq!(
+                documented,
+                rollcall_aggregates::limits::is_forbidden_char(c),
+                "U+{code:04X}"
+            );
+        }
+    }
+
     #[test]
     fn the_document_has_its_components_and_every_command_its_outage_answer() {
         let json = document();
