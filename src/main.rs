@@ -60,10 +60,11 @@ enum Cmd {
         /// Longest a JetStream request or publish acknowledgement may take, in
         /// milliseconds; past it a command answers 503 (`unavailable`, or
         /// `outcome-unknown` for an append). Lower notices a failed server sooner;
-        /// too low turns a slow moment of the cluster into refusals.
-        #[arg(long, env = "ROLLCALL_NATS_TIMEOUT_MS", default_value_t = 5000,
+        /// too low turns a slow moment of the cluster into refusals. 5000 when
+        /// absent.
+        #[arg(long, env = "ROLLCALL_NATS_TIMEOUT_MS",
             value_parser = clap::value_parser!(u64).range(100..=60_000))]
-        nats_timeout_ms: u64,
+        nats_timeout_ms: Option<u64>,
         /// Longest a query waits for `min_position`, in milliseconds.
         #[arg(long, env = "ROLLCALL_QUERY_WAIT_MS", default_value_t = 5000)]
         query_wait_ms: u64,
@@ -229,7 +230,7 @@ fn main() -> ExitCode {
                 data_dir,
                 nats_url,
                 nats_replicas,
-                nats_timeout: Some(Duration::from_millis(nats_timeout_ms)),
+                nats_timeout: nats_timeout_ms.map(Duration::from_millis),
                 operator_token: env("ROLLCALL_OPERATOR_TOKEN"),
                 jwt_secret: env("ROLLCALL_JWT_SECRET"),
                 invite_key: env("ROLLCALL_INVITE_KEY"),

@@ -70,15 +70,15 @@ pub enum OpenError {
 pub async fn open_log(location: &LogLocation) -> Result<OpenedLog, OpenError> {
     match &location.nats_url {
         Some(url) => {
-            let log = JetStreamLog::connect(JetStreamConfig {
+            let mut config = JetStreamConfig {
                 url: url.clone(),
                 replicas: location.nats_replicas,
-                request_timeout: location
-                    .nats_timeout
-                    .unwrap_or(JetStreamConfig::default().request_timeout),
                 ..JetStreamConfig::default()
-            })
-            .await?;
+            };
+            if let Some(timeout) = location.nats_timeout {
+                config.request_timeout = timeout;
+            }
+            let log = JetStreamLog::connect(config).await?;
             let checkpoints =
                 CheckpointStore::jetstream(log.client(), location.nats_replicas).await?;
             let identity = LogIdentity::JetStream {

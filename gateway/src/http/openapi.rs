@@ -209,9 +209,8 @@ const FORBIDDEN: &str =
 /// not know, a rule between two values, the state of the team, a forged token.
 fn refine(doc: &mut Value) {
     use rollcall_aggregates::limits::*;
-    let forbidden = FORBIDDEN;
     // A text the server trims and requires: a visible character, none forbidden.
-    let text = |max: usize| json!({"maxLength": max, "pattern": format!("^[^{forbidden}]*[^\\s{forbidden}][^{forbidden}]*$")});
+    let text = |max: usize| json!({"maxLength": max, "pattern": format!("^[^{FORBIDDEN}]*[^\\s{FORBIDDEN}][^{FORBIDDEN}]*$")});
     let string = |mut schema: Value| {
         schema["type"] = json!("string");
         schema
@@ -219,7 +218,7 @@ fn refine(doc: &mut Value) {
     // A reason may break lines.
     let reason = json!({
         "maxLength": MAX_REASON_CHARS,
-        "pattern": format!("^[^{}]*$", forbidden.replace("\\u0000-\\u001f", "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f")),
+        "pattern": format!("^[^{}]*$", FORBIDDEN.replace("\\u0000-\\u001f", "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f")),
     });
     let ip = json!({"type": null, "anyOf": [
         {"type": "string", "format": "ipv4"},

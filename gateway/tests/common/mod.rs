@@ -523,7 +523,7 @@ pub async fn jetstream(nats: &rollcall_tests::NatsServer) -> Arc<dyn EventLog> {
 /// A read with `min_position` past the log's head is refused with 409
 /// `position-ahead` (it names no event yet), and one at the head is served.
 pub async fn min_position_past_the_head_is_refused(h: &Harness) {
-    let t = h.tenant(serde_json::json!("jtek")).await;
+    let t = h.tenant(json!("jtek")).await;
     let head = h.head().await;
     let users = format!("/v1/tenants/{}/users", t.id);
     for position in [head + 1, u64::MAX] {
@@ -533,7 +533,7 @@ pub async fn min_position_past_the_head_is_refused(h: &Harness) {
             .expect(StatusCode::CONFLICT);
         assert_eq!(
             refused.body["type"],
-            serde_json::json!("https://rollcall.dev/problems/position-ahead")
+            json!("https://rollcall.dev/problems/position-ahead")
         );
         let detail = refused.body["detail"].as_str().expect("a detail");
         assert!(
