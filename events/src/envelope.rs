@@ -58,6 +58,46 @@ pub struct EventMeta {
     pub idempotency_key: Option<String>,
 }
 
+/// The hashed fields of a [`RawEnvelope`], borrowed, in the canonical order: the
+/// fields are declared sorted by name, every one of them is a string, a number or
+/// null, and `data` is a `Value`, whose objects are sorted maps (serde_json's
+/// `preserve_order` feature is not enabled). So the bytes are the canonical ones.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    actor: Actor,
+    correlation_id: &'a Uuid,
+    data: &'a Value,
+    event_id: &'a EventId,
+    idempotency_key: &'a Option<String>,
+    occurred_at: &'a DateTime<Utc>,
+    prev_hash: &'a str,
+    reason: &'a Option<String>,
+    schema_version: u32,
+    tenant_id: &'a TenantId,
+    tenant_seq: u64,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+}
+
+impl<'a> Canonical<'a> {
+    fn of(raw: &'a RawEnvelope) -> Self {
+        Canonical {
+            actor: raw.actor,
+            correlation_id: &raw.correlation_id,
+            data: &raw.data,
+            event_id: &raw.event_id,
+            idempotency_key: &raw.idempotency_key,
+            occurred_at: &raw.occurred_at,
+            prev_hash: &raw.prev_hash,
+            reason: &raw.reason,
+            schema_version: raw.schema_version,
+            tenant_id: &raw.tenant_id,
+            tenant_seq: raw.tenant_seq,
+            event_type: &raw.event_type,
+        }
+    }
+}
+
 impl RawEnvelope {
     /// Encodes `event` in its newest schema and links it to the tenant's chain.
     pub fn seal(meta: EventMeta, prev_hash: &str, event: &Event) -> RawEnvelope {
@@ -90,25 +130,15 @@ impl RawEnvelope {
     /// SHA-256 over the canonical encoding: a JSON object of every field but
     /// `position` and `hash`, keys sorted at every level, no whitespace.
     pub fn compute_hash(&self) -> String {
-        let canonical = serde_json::json!({
-            "actor": self.actor,
-            "correlation_id": self.correlation_id,
-            "data": self.data,
-            "event_id": self.event_id,
-            "idempotency_key": self.idempotency_key,
-            "occurred_at": self.occurred_at,
-            "prev_hash": self.prev_hash,
-            "reason": self.reason,
-            "schema_version": self.schema_version,
-            "tenant_id": self.tenant_id,
-            "tenant_seq": self.tenant_seq,
-            "type": self.event_type,
-        });
-        // serde_json's Map is a BTreeMap (the `preserve_order` feature is not
-        // enabled), so keys are sorted and the bytes are canonical. Writing out a
-        // `Value` cannot fail (its keys are strings), so there is no error that
-        // could turn into the hash of nothing.
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        let mut hasher = Sha256::new();
+        // Written straight into the hasher, without copying `data` into a `Value`
+        // of the whole object first. Writing into a hasher cannot fail, and every
+        // field serialises (strings, numbers, and a `Value` whose keys are
+        // strings): there is no error that could turn into the hash of nothing.
+        if let Err(e) = serde_json::to_writer(&mut hasher, &Canonical::of(self)) {
+            unreachable!("the canonical encoding of an envelope cannot fail: {e}");
+        }
+        hex::encode(hasher.finalize())
     }
 
     /// Does the stored hash match the content?

@@ -122,3 +122,51 @@ fn a_rewritten_event_breaks_the_link_to_the_next() {
     assert!(forged[3].hash_is_valid());
     assert!(!links_hold(&forged));
 }
+
+/// The canonical encoding spelled out the slow, obvious way: the whole envelope
+/// as a `serde_json::Value` (sorted maps), written out compactly.
+fn hash_by_the_definition(raw: &RawEnvelope) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = json!({
+        "actor": raw.actor,
+        "correlation_id": raw.correlation_id,
+        "data": raw.data,
+        "event_id": raw.event_id,
+        "idempotency_key": raw.idempotency_key,
+        "occurred_at": raw.occurred_at,
+        "prev_hash": raw.prev_hash,
+        "reason": raw.reason,
+        "schema_version": raw.schema_version,
+        "tenant_id": raw.tenant_id,
+        "tenant_seq": raw.tenant_seq,
+        "type": raw.event_type,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+#[test]
+fn the_hash_is_the_definition_s_on_every_sample_and_on_awkward_content() {
+    for mut raw in common::sealed() {
+        assert_eq!(
+            raw.compute_hash(),
+            hash_by_the_definition(&raw),
+            "{}",
+            raw.event_type
+        );
+        // Content a stored event may carry: keys out of order, nesting, escapes,
+        // non-ASCII, numbers of every kind, both optional fields set or not.
+        raw.data = serde_json::from_str(
+            r#"{"z": 1, "a": {"y": [1.5, -2, 18446744073709551615], "b": null},
+                "quote\"d": "line\nbreak\ttab \u0001 é 漢 😀", "m": [], "e": {}}"#,
+        )
+        .expect("literal JSON");
+        raw.reason = Some("a \"reason\" \\ with\nlines".to_owned());
+        raw.idempotency_key = raw.idempotency_key.take().xor(Some("key-1".to_owned()));
+        assert_eq!(
+            raw.compute_hash(),
+            hash_by_the_definition(&raw),
+            "{}",
+            raw.event_type
+        );
+    }
+}
