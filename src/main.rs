@@ -202,6 +202,11 @@ struct Limits {
     metrics_public: bool,
 }
 
+/// jemalloc: glibc's malloc spent much of the server's and the CLI's time in its
+/// free-list upkeep (see docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

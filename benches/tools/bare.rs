@@ -14,6 +14,10 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+/// The same allocator as `rollcall`, so the ratio is not the allocator's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Deserialize)]
 struct Check {
     user_id: String,

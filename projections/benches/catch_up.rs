@@ -20,6 +20,11 @@ use rollcall_log::{EmbeddedLog, EventLog};
 use rollcall_projections::Projections;
 use rollcall_projections::testing::{BusyRounds, busy_tenant, busy_user};
 
+/// As `rollcall` itself (src/main.rs), so the figures are the server's. The
+/// baselines in the same process use it too.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A number from the environment (`_` separators allowed); a value that is not
 /// one stops the bench rather than measuring something else than asked.
 fn env(name: &str, default: u64) -> u64 {
