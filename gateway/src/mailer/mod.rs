@@ -212,7 +212,8 @@ impl Mailer {
         state: &mut MailerState,
         shutdown: &mut Shutdown<'_>,
     ) -> Result<bool, MailerError> {
-        for invitation in state.due() {
+        // Each turn settles the invitation it took, so the next one is another.
+        while let Some(invitation) = state.first_due() {
             let id = invitation.invitation_id;
             let position = invitation.position;
             if invitation.expires_at <= Utc::now() {

@@ -7,6 +7,12 @@
 //! its `user.invited` / `invitation.resent` is folded until it is sent; an accept,
 //! a cancel or a newer resend folded before the send replaces or drops what is owed,
 //! which is how a mailer that was behind never sends a stale link.
+//!
+//! Memory holds only what the next events and sends need: every open
+//! invitation's tenant and invitee (to find them on a deactivation or a profile
+//! change), and the whole record of those whose message is still owed, in the
+//! order they are owed. A sent invitation's record is read back from the tree
+//! when an event changes it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -47,11 +53,24 @@ pub struct TenantLabel {
     pub product: String,
 }
 
-/// The mailer's durable state and its in-memory mirror.
+/// Whose an open invitation is, and whether its message is owed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Invitee {
+    tenant_id: TenantId,
+    user_id: UserId,
+    /// Position of the event that asked for the owed message, if one is.
+    owed: Option<u64>,
+}
+
+/// The mailer's durable state and what of it is kept in memory.
 pub struct MailerState {
     tree: sled::Tree,
     checkpoint: u64,
-    invitations: BTreeMap<InvitationId, OpenInvitation>,
+    /// Every open invitation.
+    open: BTreeMap<InvitationId, Invitee>,
+    /// The open invitations whose newest message is owed, whole, by the
+    /// position of the event that asked for it.
+    due: BTreeMap<u64, OpenInvitation>,
     tenants: HashMap<TenantId, TenantLabel>,
 }
 
@@ -67,12 +86,14 @@ impl MailerState {
             ),
             None => 0,
         };
-        let mut invitations = BTreeMap::new();
+        let (mut open, mut due) = (BTreeMap::new(), BTreeMap::new());
         for entry in tree.scan_prefix(INVITATION_PREFIX) {
             let (_, value) = entry?;
-            let invitation: OpenInvitation = serde_json::from_slice(&value)
-                .map_err(|e| MailerError::CorruptState(format!("invitation: {e}")))?;
-            invitations.insert(invitation.invitation_id, invitation);
+            let invitation = invitation_of(&value)?;
+            open.insert(invitation.invitation_id, Invitee::of(&invitation));
+            if invitation.due {
+                due.insert(invitation.position, invitation);
+            }
         }
         let mut tenants = HashMap::new();
         for entry in tree.scan_prefix(TENANT_PREFIX) {
@@ -86,7 +107,8 @@ impl MailerState {
         Ok(MailerState {
             tree,
             checkpoint,
-            invitations,
+            open,
+            due,
             tenants,
         })
     }
@@ -100,24 +122,27 @@ impl MailerState {
         self.tenants.get(&tenant)
     }
 
-    pub fn invitation(&self, id: InvitationId) -> Option<&OpenInvitation> {
-        self.invitations.get(&id)
+    /// The open invitation `id`, owed or read back from the tree.
+    pub fn invitation(&self, id: InvitationId) -> Result<Option<OpenInvitation>, MailerError> {
+        let Some(invitee) = self.open.get(&id) else {
+            return Ok(None);
+        };
+        if let Some(owed) = invitee.owed.and_then(|at| self.due.get(&at)) {
+            return Ok(Some(owed.clone()));
+        }
+        match self.tree.get(invitation_key(id))? {
+            Some(value) => invitation_of(&value).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// Invitations whose newest message is owed, oldest request first.
-    pub fn due(&self) -> Vec<OpenInvitation> {
-        let mut due: Vec<OpenInvitation> = self
-            .invitations
-            .values()
-            .filter(|i| i.due)
-            .cloned()
-            .collect();
-        due.sort_by_key(|i| i.position);
-        due
+    /// The invitation whose message has been owed longest, if any is.
+    pub fn first_due(&self) -> Option<OpenInvitation> {
+        self.due.values().next().cloned()
     }
 
     pub fn has_due(&self) -> bool {
-        self.invitations.values().any(|i| i.due)
+        !self.due.is_empty()
     }
 
     /// Folds one event and moves the checkpoint to its position, atomically. An
@@ -151,10 +176,11 @@ impl MailerState {
 
     /// Records that the owed message for `id` went out (or can never go out).
     pub fn settle(&mut self, id: InvitationId) -> Result<(), MailerError> {
-        if let Some(invitation) = self.invitations.get_mut(&id) {
+        let owed = self.open.get_mut(&id).and_then(|i| i.owed.take());
+        if let Some(mut invitation) = owed.and_then(|at| self.due.remove(&at)) {
             invitation.due = false;
-            let value = to_json(invitation)?;
-            self.tree.insert(invitation_key(id), value)?;
+            self.tree
+                .insert(invitation_key(id), to_json(&invitation)?)?;
         }
         Ok(())
     }
@@ -205,14 +231,14 @@ impl MailerState {
             Event::InvitationResent(e) => {
                 // A resend of an invitation the mailer never saw open (accepted,
                 // canceled, or older than this mailer's state) has no address to go to.
-                if let Some(open) = self.invitations.get(&e.invitation_id) {
+                if let Some(open) = self.invitation(e.invitation_id)? {
                     let invitation = OpenInvitation {
                         nonce: e.nonce.clone(),
                         expires_at: e.expires_at,
                         position,
                         resent: true,
                         due: true,
-                        ..open.clone()
+                        ..open
                     };
                     self.put(invitation, batch)?;
                 }
@@ -220,28 +246,16 @@ impl MailerState {
             Event::InvitationAccepted(e) => self.close(e.invitation_id, batch),
             Event::InvitationCanceled(e) => self.close(e.invitation_id, batch),
             Event::UserDeactivated(e) => {
-                let ids: Vec<InvitationId> = self
-                    .invitations
-                    .values()
-                    .filter(|i| i.user_id == e.user_id && i.tenant_id == tenant)
-                    .map(|i| i.invitation_id)
-                    .collect();
-                for id in ids {
+                for id in self.invitations_of(tenant, e.user_id) {
                     self.close(id, batch);
                 }
             }
             Event::ProfileUpdated(e) => {
-                let ids: Vec<InvitationId> = self
-                    .invitations
-                    .values()
-                    .filter(|i| i.user_id == e.user_id && i.tenant_id == tenant)
-                    .map(|i| i.invitation_id)
-                    .collect();
-                for id in ids {
-                    if let Some(open) = self.invitations.get(&id) {
+                for id in self.invitations_of(tenant, e.user_id) {
+                    if let Some(open) = self.invitation(id)? {
                         let renamed = OpenInvitation {
                             display_name: e.to.display_name.clone(),
-                            ..open.clone()
+                            ..open
                         };
                         self.put(renamed, batch)?;
                     }
@@ -257,20 +271,49 @@ impl MailerState {
         invitation: OpenInvitation,
         batch: &mut sled::Batch,
     ) -> Result<(), MailerError> {
-        batch.insert(
-            invitation_key(invitation.invitation_id),
-            to_json(&invitation)?,
-        );
-        self.invitations
-            .insert(invitation.invitation_id, invitation);
+        let id = invitation.invitation_id;
+        batch.insert(invitation_key(id), to_json(&invitation)?);
+        let before = self.open.insert(id, Invitee::of(&invitation));
+        if let Some(at) = before.and_then(|i| i.owed) {
+            self.due.remove(&at);
+        }
+        if invitation.due {
+            self.due.insert(invitation.position, invitation);
+        }
         Ok(())
     }
 
     fn close(&mut self, id: InvitationId, batch: &mut sled::Batch) {
-        if self.invitations.remove(&id).is_some() {
+        if let Some(invitee) = self.open.remove(&id) {
+            if let Some(at) = invitee.owed {
+                self.due.remove(&at);
+            }
             batch.remove(invitation_key(id));
         }
     }
+
+    /// The open invitations of `user` in `tenant`.
+    fn invitations_of(&self, tenant: TenantId, user: UserId) -> Vec<InvitationId> {
+        self.open
+            .iter()
+            .filter(|(_, i)| i.tenant_id == tenant && i.user_id == user)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
+impl Invitee {
+    fn of(invitation: &OpenInvitation) -> Invitee {
+        Invitee {
+            tenant_id: invitation.tenant_id,
+            user_id: invitation.user_id,
+            owed: invitation.due.then_some(invitation.position),
+        }
+    }
+}
+
+fn invitation_of(value: &[u8]) -> Result<OpenInvitation, MailerError> {
+    serde_json::from_slice(value).map_err(|e| MailerError::CorruptState(format!("invitation: {e}")))
 }
 
 fn invitation_key(id: InvitationId) -> Vec<u8> {
