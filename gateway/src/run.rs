@@ -16,7 +16,7 @@ use crate::auth::{MIN_SECRET_BYTES, Secrets};
 use crate::fresh;
 use crate::http::{AppState, HttpConfig, router};
 use crate::server::ServerLimits;
-use crate::service::CommandService;
+use crate::service::{CommandService, Held, SharedMembers};
 
 /// Everything `serve` needs; the binary fills it from flags and environment.
 #[derive(Debug, Clone)]
@@ -303,6 +303,25 @@ pub const PROJECTIONS_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 /// Memory sled may keep of the mailer's checkpoint database.
 pub const MAILER_CACHE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The read side's members, for the command side to share (it only ever takes
+/// a member equal to its own).
+fn shared_members(projections: &rollcall_projections::Projections) -> SharedMembers {
+    let read = projections.clone();
+    Arc::new(move |tenant, users| {
+        let view = read.view();
+        let Some(index) = view.tenant(tenant) else {
+            return Held::default();
+        };
+        Held {
+            tenant_seq: index.tenant_seq,
+            members: users
+                .iter()
+                .map(|user| Some(index.member(*user)?.member.clone()))
+                .collect(),
+        }
+    })
+}
+
 /// Opens (or creates) this gateway's projections.
 pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections, RunError> {
     let err = |message: String| RunError::Projections {
@@ -426,7 +445,7 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
         (None, None)
     };
     let log_for_history = log.clone();
-    let service = Arc::new(CommandService::new(log));
+    let service = Arc::new(CommandService::new(log).sharing_members(shared_members(&projections)));
     let history = rollcall_replay::TeamHistory::new(log_for_history, Some(opened.snapshots));
     let state = AppState::new(service, projections.clone(), secrets, config.http.clone())
         .with_compliance(history, opened.checkpoints)

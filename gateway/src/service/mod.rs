@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use rollcall_aggregates::{Command, Context, DomainError, decide};
-use rollcall_events::{Actor, CommandUnchanged, Event, EventId, EventMeta, RawEnvelope, TenantId};
+use rollcall_aggregates::{Command, Context, DomainError, Member, decide};
+use rollcall_events::{
+    Actor, CommandUnchanged, Event, EventId, EventMeta, RawEnvelope, TenantId, UserId,
+};
 use rollcall_log::{EventLog, LogError};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -99,10 +101,26 @@ impl Outcome {
     }
 }
 
+/// Another fold of the same log (a gateway's read side), asked for some members
+/// of a tenant. The command side swaps its own copy of a member for an equal one
+/// held there, so each member is resident once; it never decides on what it
+/// finds.
+pub type SharedMembers = Arc<dyn Fn(TenantId, &[UserId]) -> Held + Send + Sync>;
+
+/// What another fold holds of the members asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    /// The tenant's sequence that fold has reached (0 when it has none).
+    pub tenant_seq: u64,
+    /// For each member asked for, in order, the member as that fold holds it.
+    pub members: Vec<Option<Arc<Member>>>,
+}
+
 pub struct CommandService {
     log: Arc<dyn EventLog>,
     tenants: SyncMutex<HashMap<TenantId, Arc<Mutex<TenantState>>>>,
     health: LogHealth,
+    shared: Option<SharedMembers>,
 }
 
 impl CommandService {
@@ -111,7 +129,14 @@ impl CommandService {
             log,
             tenants: SyncMutex::new(HashMap::new()),
             health: LogHealth::default(),
+            shared: None,
         }
+    }
+
+    /// Shares members with `shared` (see [`SharedMembers`]).
+    pub fn sharing_members(mut self, shared: SharedMembers) -> CommandService {
+        self.shared = Some(shared);
+        self
     }
 
     /// Why the log is known down right now (commands then answer 503 at once).
@@ -232,6 +257,9 @@ impl CommandService {
         let mut state = slot.lock().await;
         // The log may have gone down while this command waited for the lock.
         self.check_log()?;
+        if let Some(shared) = &self.shared {
+            state.share(tenant, shared);
+        }
         let mut paused = Duration::ZERO;
         // A tenant this gateway has folded is decided on its cached state at once:
         // an append on a stale state is refused by the log (the tenant moved on)
