@@ -296,12 +296,16 @@ pub async fn open_log(config: &Config) -> Result<rollcall_replay::open::OpenedLo
 
 /// Memory sled may keep of the embedded log's pages (its default is 1 GiB). The
 /// read side answers from its own index, so this cache only serves catch-up
-/// reads and recent writes.
-pub const LOG_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-/// Memory sled may keep of the projections' pages.
-pub const PROJECTIONS_CACHE_BYTES: u64 = 16 * 1024 * 1024;
-/// Memory sled may keep of the mailer's checkpoint database.
-pub const MAILER_CACHE_BYTES: u64 = 4 * 1024 * 1024;
+/// reads, which follow the writes closely, and recent writes. sled counts a
+/// page at its size on disk; in memory it takes more.
+pub const LOG_CACHE_BYTES: u64 = 4 * 1024 * 1024;
+/// Memory sled may keep of the projections' pages: queries and checks answer
+/// from the index in memory; the store is read for audit pages, the state hash
+/// and on restart.
+pub const PROJECTIONS_CACHE_BYTES: u64 = 4 * 1024 * 1024;
+/// Memory sled may keep of the mailer's database (its state in memory answers
+/// all but a resend or a rename of an invitation already sent).
+pub const MAILER_CACHE_BYTES: u64 = 1024 * 1024;
 
 /// The read side's members, for the command side to share (it only ever takes
 /// a member equal to its own).
