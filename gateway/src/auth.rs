@@ -361,6 +361,7 @@ impl Principal {
         headers: &axum::http::HeaderMap,
         secrets: &Secrets,
         policy: &TokenPolicy,
+        verified: &VerifiedTokens,
     ) -> Result<Principal, ApiError> {
         let value = headers
             .get(header::AUTHORIZATION)
@@ -374,7 +375,54 @@ impl Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| refuse("the Authorization scheme is not Bearer"))?;
-        Principal::verify(secrets, policy, bearer)
+        verified.verify(secrets, policy, bearer)
+    }
+}
+
+/// Most tokens [`VerifiedTokens`] remembers; past it the least useful are forgotten.
+pub const VERIFIED_TOKENS_MAX: usize = 10_000;
+
+/// The member tokens this gateway verified, with what each proved. Checking an
+/// HS256 signature and parsing the claims cost more than the rest of a check; the
+/// same bytes under the same key and policy verify the same way every time, so a
+/// token's verification holds until it expires, and expiry is checked on every
+/// use. What the token's member may do is not remembered here: admission reads
+/// the member's status and token watermark from the read side on every request.
+/// One gateway's state is one key and one policy, so the cache lives beside them.
+pub struct VerifiedTokens(quick_cache::sync::Cache<Box<str>, Principal>);
+
+impl VerifiedTokens {
+    pub fn new() -> VerifiedTokens {
+        VerifiedTokens(quick_cache::sync::Cache::new(VERIFIED_TOKENS_MAX))
+    }
+
+    /// [`Principal::verify`], answered from memory for a token verified before.
+    /// The operator token is never remembered: it is compared in constant time
+    /// on every request.
+    pub fn verify(
+        &self,
+        secrets: &Secrets,
+        policy: &TokenPolicy,
+        bearer: &str,
+    ) -> Result<Principal, ApiError> {
+        if let Some(principal) = self.0.get(bearer) {
+            if principal.expired() {
+                self.0.remove(bearer);
+                return Err(refuse("the token has expired"));
+            }
+            return Ok(principal);
+        }
+        let principal = Principal::verify(secrets, policy, bearer)?;
+        if principal != Principal::Operator {
+            self.0.insert(bearer.into(), principal.clone());
+        }
+        Ok(principal)
+    }
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        VerifiedTokens::new()
     }
 }
 
@@ -382,7 +430,12 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Principal::from_headers(&parts.headers, state.secrets(), state.token_policy())
+        Principal::from_headers(
+            &parts.headers,
+            state.secrets(),
+            state.token_policy(),
+            state.verified_tokens(),
+        )
     }
 }
 
@@ -538,5 +591,83 @@ mod tests {
         assert!(events.reach(Need::Events) && !events.reach(Need::Check));
         assert!(!events.reach(Need::Admin));
         assert!(both.reach(Need::Check) && both.reach(Need::Events) && !both.reach(Need::Admin));
+    }
+
+    fn secrets() -> Secrets {
+        Secrets {
+            operator_token: "o".repeat(MIN_SECRET_BYTES),
+            jwt_secret: "k".repeat(MIN_SECRET_BYTES),
+            invite_key: vec![7; MIN_SECRET_BYTES],
+        }
+    }
+
+    fn token(secrets: &Secrets, ttl: Duration) -> String {
+        let minted = mint_jwt(
+            &secrets.jwt_secret,
+            TenantId::from_u128(1),
+            UserId::from_u128(2),
+            &MintOptions::default(),
+            ttl,
+        );
+        minted.unwrap_or_else(|e| panic!("cannot mint: {e}"))
+    }
+
+    #[test]
+    fn a_remembered_token_proves_what_it_proved_and_a_forged_one_is_still_checked() {
+        let secrets = secrets();
+        let policy = TokenPolicy::default();
+        let verified = VerifiedTokens::new();
+        let bearer = token(&secrets, Duration::from_secs(600));
+        let first = verified.verify(&secrets, &policy, &bearer);
+        assert_eq!(first, Principal::verify(&secrets, &policy, &bearer));
+        assert!(matches!(first, Ok(Principal::Token { .. })));
+        assert_eq!(verified.0.len(), 1);
+        assert_eq!(verified.verify(&secrets, &policy, &bearer), first);
+
+        // The same claims under another signature are other bytes: verified anew.
+        let (signed, signature) = bearer.rsplit_once('.').unwrap_or_else(|| panic!("a JWT"));
+        let flipped = if signature.starts_with('A') { "B" } else { "A" };
+        let forged = format!("{signed}.{flipped}{}", &signature[1..]);
+        assert!(verified.verify(&secrets, &policy, &forged).is_err());
+        assert_eq!(verified.0.len(), 1);
+
+        // The operator token is compared every time, never remembered.
+        let operator = verified.verify(&secrets, &policy, &secrets.operator_token);
+        assert_eq!(operator, Ok(Principal::Operator));
+        assert_eq!(verified.0.len(), 1);
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_has_expired() {
+        let secrets = secrets();
+        let policy = TokenPolicy::default();
+        let verified = VerifiedTokens::new();
+        let bearer = token(&secrets, Duration::from_secs(600));
+        let Ok(Principal::Token {
+            user,
+            tenant,
+            mfa,
+            scopes,
+            issued_at,
+            ..
+        }) = verified.verify(&secrets, &policy, &bearer)
+        else {
+            panic!("the token verifies")
+        };
+        // What the cache would hold once the token's time has passed.
+        let lapsed = now_secs() - LEEWAY_SECS - 1;
+        verified.0.insert(
+            bearer.as_str().into(),
+            Principal::Token {
+                user,
+                tenant,
+                mfa,
+                scopes,
+                issued_at,
+                expires_at: lapsed,
+            },
+        );
+        assert!(verified.verify(&secrets, &policy, &bearer).is_err());
+        assert_eq!(verified.0.len(), 0, "an expired token is forgotten");
     }
 }

@@ -107,6 +107,7 @@ struct Inner {
     service: Arc<CommandService>,
     read: Projections,
     secrets: Secrets,
+    verified: crate::auth::VerifiedTokens,
     config: HttpConfig,
     metrics: PrometheusHandle,
     compliance: std::sync::OnceLock<Compliance>,
@@ -140,6 +141,7 @@ impl AppState {
             service,
             read,
             secrets,
+            verified: crate::auth::VerifiedTokens::new(),
             rates: RateLimits::new(config.commands_per_member, config.commands_per_ip),
             streams: StreamSlots::new(config.streams_per_member, config.streams_per_tenant),
             shutdown: tokio::sync::watch::Sender::new(false),
@@ -188,6 +190,10 @@ impl AppState {
 
     pub fn secrets(&self) -> &Secrets {
         &self.0.secrets
+    }
+
+    pub fn verified_tokens(&self) -> &crate::auth::VerifiedTokens {
+        &self.0.verified
     }
 
     pub fn token_policy(&self) -> &TokenPolicy {

@@ -69,7 +69,12 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if !state.config().metrics_public {
-        let principal = Principal::from_headers(&headers, state.secrets(), state.token_policy())?;
+        let principal = Principal::from_headers(
+            &headers,
+            state.secrets(),
+            state.token_policy(),
+            state.verified_tokens(),
+        )?;
         if principal != Principal::Operator {
             return Err(ApiError::forbidden("the metrics are the operator's"));
         }
