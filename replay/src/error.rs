@@ -30,6 +30,9 @@ pub enum ReplayError {
     /// The export's writer refused bytes (a closed pipe, a full disk).
     #[error("writing the export failed: {0}")]
     Write(String),
+    /// A worker hashing events for verify ended without its answer.
+    #[error("verify's hashing worker failed: {0}")]
+    Worker(String),
 }
 
 impl From<csv::Error> for ReplayError {

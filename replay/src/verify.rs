@@ -197,6 +197,12 @@ impl ChainVerifier {
     }
 
     pub fn push(&mut self, event: &RawEnvelope) {
+        self.push_hashed(event, event.compute_hash());
+    }
+
+    /// [`push`](Self::push) with the event's hash already computed from its
+    /// content (`compute_hash`), so hashing can run beside the walk.
+    pub fn push_hashed(&mut self, event: &RawEnvelope, computed: String) {
         let tenant = event.tenant_id;
         if self.only.is_some_and(|only| only != tenant) {
             return;
@@ -219,7 +225,7 @@ impl ChainVerifier {
             broken: false,
         });
         if !walk.broken
-            && let Some(kind) = judge(&walk.chain, event)
+            && let Some(kind) = judge(&walk.chain, event, computed)
         {
             walk.broken = true;
             self.tampering.push(Tampering {
@@ -297,8 +303,7 @@ impl ChainVerifier {
 /// The first thing wrong with `event` as the successor of `head`, if anything.
 /// Order matters: altered content is named before the link it breaks, and a
 /// broken link before the sequence numbers that come with it.
-fn judge(head: &TenantChain, event: &RawEnvelope) -> Option<TamperKind> {
-    let computed = event.compute_hash();
+fn judge(head: &TenantChain, event: &RawEnvelope, computed: String) -> Option<TamperKind> {
     if computed != event.hash {
         return Some(TamperKind::HashMismatch {
             stored: event.hash.clone(),
@@ -359,12 +364,32 @@ where
         checkpoint.verify()?;
         verifier.expect_checkpoint(checkpoint.clone());
     }
-    let mut stream = std::pin::pin!(stream);
-    while let Some(event) = stream.next().await {
-        verifier.push(&event?);
+    // Hashing runs on blocking threads, a batch at a time, while the next
+    // batch is read: the walk itself is cheap, the hash is not. At most
+    // `HASHING_AHEAD` batches are in flight, so memory stays bounded.
+    let hashed = stream.ready_chunks(HASH_BATCH).map(|batch| {
+        tokio::task::spawn_blocking(move || {
+            batch
+                .into_iter()
+                .map(|event| event.map(|e| (e.compute_hash(), e)))
+                .collect::<Vec<_>>()
+        })
+    });
+    let mut hashed = std::pin::pin!(hashed.buffered(HASHING_AHEAD));
+    while let Some(batch) = hashed.next().await {
+        let batch = batch.map_err(|e| ReplayError::Worker(e.to_string()))?;
+        for item in batch {
+            let (computed, event) = item?;
+            verifier.push_hashed(&event, computed);
+        }
     }
     Ok(verifier.finish())
 }
+
+/// Events hashed together by one blocking task.
+const HASH_BATCH: usize = 512;
+/// Batches hashed ahead of the walk.
+const HASHING_AHEAD: usize = 2;
 
 /// Verifies straight from a log: the tenant's own read when `tenant` is given
 /// (cheap on JetStream, where it is filtered by subject), else the whole log.
