@@ -152,8 +152,10 @@ pub enum CatalogError {
     InvalidProfileLink { link: String },
 }
 
-/// Keys are short, lower-case identifiers so they read the same in URLs, JSON and logs.
-pub(crate) fn valid_key(s: &str) -> bool {
+/// Keys are short, lower-case identifiers so they read the same in URLs, JSON and
+/// logs (the OpenAPI document states the same rule as a pattern, held to this by a
+/// test in the gateway).
+pub fn valid_key(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()

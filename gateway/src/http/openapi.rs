@@ -196,6 +196,9 @@ impl Modify for CommandOutages {
     }
 }
 
+/// A role key, as `rollcall_aggregates::catalog::valid_key` accepts it.
+const ROLE_KEY_PATTERN: &str = "^[a-z0-9_-]{1,64}$";
+
 /// No control character (C0, DEL, C1) and no bidirectional formatting character
 /// (`limits::is_forbidden_char`), as the body of a character class.
 const FORBIDDEN: &str =
@@ -259,7 +262,7 @@ fn refine(doc: &mut Value) {
     set(
         "CreateRoleRequest",
         "key",
-        &json!({"pattern": "^[a-z0-9_-]{1,64}$"}),
+        &json!({"pattern": ROLE_KEY_PATTERN}),
     );
     set(
         "CreateTenantRequest",
@@ -353,6 +356,32 @@ fn merge(target: &mut Value, refinement: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The documented role-key pattern accepts exactly the keys the catalog
+    /// does: every ASCII character alone, characters beyond ASCII, the lengths
+    /// at the bound, and a trailing line break (which `$` must not excuse).
+    #[test]
+    fn the_documented_role_key_pattern_is_the_catalogs_rule() {
+        let pattern = regex::Regex::new(ROLE_KEY_PATTERN).expect("the pattern compiles");
+        let mut samples: Vec<String> = (0u8..=0x7f).map(|b| char::from(b).to_string()).collect();
+        samples.extend(["é", "ß", "\u{212a}", "ı", "١"].map(str::to_owned));
+        samples.extend([
+            String::new(),
+            "a".repeat(64),
+            "a".repeat(65),
+            "sales-manager_2".to_owned(),
+            "admin\n".to_owned(),
+            "Admin".to_owned(),
+            "a b".to_owned(),
+        ]);
+        for sample in &samples {
+            assert_eq!(
+                pattern.is_match(sample),
+                rollcall_aggregates::catalog::valid_key(sample),
+                "{sample:?}"
+            );
+        }
+    }
 
     /// The character class the document forbids is the server's own rule,
     /// `limits::is_forbidden_char`, for every character of the Basic
