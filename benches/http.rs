@@ -72,6 +72,8 @@ struct Figures {
     p50_ms: f64,
     p99_ms: f64,
     statuses: Vec<u16>,
+    /// The server's CPU time per successful answer (µs), when its pid was known.
+    server_cpu_us_per_ok: Option<f64>,
 }
 
 impl Figures {
@@ -85,8 +87,11 @@ impl Figures {
                 self.non_2xx, self.unexpected, self.errors, self.statuses
             )
         };
+        let cpu = self
+            .server_cpu_us_per_ok
+            .map_or_else(String::new, |us| format!("  server CPU {us:>6.1} µs/ok"));
         println!(
-            "  {label:<46} {:>9.0} ok/s  p50 {:>7.3} ms  p99 {:>7.3} ms  ({} ok){detail}",
+            "  {label:<46} {:>9.0} ok/s  p50 {:>7.3} ms  p99 {:>7.3} ms{cpu}  ({} ok){detail}",
             self.rps, self.p50_ms, self.p99_ms, self.ok
         );
     }
@@ -95,6 +100,11 @@ impl Figures {
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// The median, when every value is known.
+fn median_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    values.collect::<Option<Vec<f64>>>().map(median)
 }
 
 /// A request template of the load generator: `{i}` in path and body becomes the
@@ -119,14 +129,15 @@ enum Span {
 
 /// Runs `rollcall-load` against `addr` and reads its figures.
 fn load(
-    addr: &str,
+    target: &Target,
     connections: usize,
     span: Span,
     expect: &[u16],
     templates: &[Value],
 ) -> Figures {
     let mut plan = json!({
-        "addr": addr,
+        "addr": target.addr,
+        "server_pid": target.pid,
         "connections": connections,
         "threads": 2,
         "expect": expect,
@@ -171,6 +182,13 @@ impl Bare {
         }
         Bare { child, addr }
     }
+
+    fn target(&self) -> Target {
+        Target {
+            addr: self.addr.clone(),
+            pid: Some(self.child.id()),
+        }
+    }
 }
 
 impl Drop for Bare {
@@ -180,8 +198,17 @@ impl Drop for Bare {
     }
 }
 
-fn addr_of(server: &RollcallServer) -> String {
-    server.url().trim_start_matches("http://").to_owned()
+/// A server under load: where it listens, and its process (for its CPU time).
+struct Target {
+    addr: String,
+    pid: Option<u32>,
+}
+
+fn target_of(server: &RollcallServer) -> Target {
+    Target {
+        addr: server.url().trim_start_matches("http://").to_owned(),
+        pid: server.pid(),
+    }
 }
 
 /// A tenant made for the benchmark: its id, owner and owner's token.
@@ -337,7 +364,7 @@ async fn command_phases(
     s: &Settings,
     label: &str,
 ) -> (Figures, Figures) {
-    let addr = addr_of(server);
+    let addr = target_of(server);
     let idle = create_tenants(http, server, 1).await.remove(0);
     let tenants = create_tenants(http, server, s.tenants).await;
     quiesce(http, server).await;
@@ -412,6 +439,9 @@ struct Checks {
     rollcall_rps: f64,
     bare_p99: f64,
     rollcall_p99: f64,
+    /// Server CPU per answer (µs), median of the rounds.
+    bare_cpu: Option<f64>,
+    rollcall_cpu: Option<f64>,
     bare_one: Figures,
     rollcall_one: Figures,
 }
@@ -448,17 +478,23 @@ async fn checks_phase(http: &Client, bin: &PathBuf, s: &Settings) -> Checks {
         "\nchecks ({} connections, {} rounds of {:?}, alternated):",
         s.connections, s.rounds, s.seconds
     );
-    let addr = addr_of(&server);
+    let addr = target_of(&server);
     let (mut bare_rounds, mut rollcall_rounds) = (Vec::new(), Vec::new());
     for round in 1..=s.rounds {
-        let b = load(&bare.addr, s.connections, s.timed(), &[200], &bare_checks);
+        let b = load(
+            &bare.target(),
+            s.connections,
+            s.timed(),
+            &[200],
+            &bare_checks,
+        );
         b.row(&format!("bare axum lookup, round {round}"));
         let r = load(&addr, s.connections, s.timed(), &[200], &checks);
         r.row(&format!("rollcall check, round {round}"));
         bare_rounds.push(b);
         rollcall_rounds.push(r);
     }
-    let bare_one = load(&bare.addr, 1, s.timed(), &[200], &bare_checks);
+    let bare_one = load(&bare.target(), 1, s.timed(), &[200], &bare_checks);
     bare_one.row("bare axum lookup, 1 connection");
     let rollcall_one = load(&addr, 1, s.timed(), &[200], &checks);
     rollcall_one.row("rollcall check, 1 connection");
@@ -467,6 +503,8 @@ async fn checks_phase(http: &Client, bin: &PathBuf, s: &Settings) -> Checks {
         rollcall_rps: median(rollcall_rounds.iter().map(|f| f.rps).collect()),
         bare_p99: median(bare_rounds.iter().map(|f| f.p99_ms).collect()),
         rollcall_p99: median(rollcall_rounds.iter().map(|f| f.p99_ms).collect()),
+        bare_cpu: median_of(bare_rounds.iter().map(|f| f.server_cpu_us_per_ok)),
+        rollcall_cpu: median_of(rollcall_rounds.iter().map(|f| f.server_cpu_us_per_ok)),
         bare_one,
         rollcall_one,
     }
@@ -484,7 +522,7 @@ async fn growth_phase(
     );
     let server = RollcallServer::start(bin, ServerOptions::default());
     let grown = create_tenants(http, &server, 1).await.remove(0);
-    let addr = addr_of(&server);
+    let addr = target_of(&server);
     let mut size = 1;
     let mut rates = Vec::new();
     for target in growth {
@@ -523,7 +561,7 @@ async fn memory_phase(http: &Client, bin: &PathBuf, s: &Settings, members: usize
     let idle_rss = rss_kib(pid, "VmRSS:");
     let started = Instant::now();
     let seed = load(
-        &addr_of(&server),
+        &target_of(&server),
         s.connections,
         Span::Count(members.saturating_sub(1) as u64),
         &[201],
@@ -710,6 +748,14 @@ async fn main() {
             c.bare_one.p50_ms,
             c.rollcall_one.p50_ms / c.bare_one.p50_ms
         );
+        if let (Some(rollcall), Some(bare)) = (c.rollcall_cpu, c.bare_cpu) {
+            // What an answer costs each server, whatever else the machine is
+            // doing: the load generator shares its cores.
+            println!(
+                "  check vs bare lookup, server CPU per answer: {rollcall:.1} vs {bare:.1} µs; the bare lookup's cost is {:.2}x the check's",
+                bare / rollcall
+            );
+        }
     }
     if let Some((one, many)) = &embedded {
         let versus = checks

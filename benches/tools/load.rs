@@ -40,6 +40,9 @@ struct Plan {
     requests: Option<u64>,
     /// Statuses that count as success.
     expect: Vec<u16>,
+    /// The server's process: its CPU time over the measured window is reported.
+    #[serde(default)]
+    server_pid: Option<u32>,
     templates: Vec<Template>,
 }
 
@@ -74,6 +77,24 @@ struct Figures {
     connections: usize,
     /// A few of the statuses that were not expected, for the report.
     statuses: Vec<u16>,
+    /// The server's CPU time (user and system, all threads) over the measured
+    /// window, per successful answer: what an answer costs the server whatever
+    /// else the machine is doing. Absent without `server_pid`.
+    server_cpu_us_per_ok: Option<f64>,
+}
+
+/// CPU time `pid` has used, user and system, all threads, in microseconds.
+/// `/proc` counts it in USER_HZ ticks, 100 per second on Linux's mainstream
+/// architectures.
+fn cpu_micros(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is field 3, utime 14 and stime 15.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10_000)
 }
 
 /// Counters shared by the connections.
@@ -251,6 +272,7 @@ async fn run(plan: Arc<Plan>) -> Figures {
         .map(|_| tokio::spawn(connection(plan.clone(), shared.clone())))
         .collect();
     tokio::time::sleep(Duration::from_millis(plan.warmup_ms)).await;
+    let cpu_before = plan.server_pid.and_then(cpu_micros);
     shared.measuring.store(true, Ordering::Relaxed);
     let started = Instant::now();
     if let Some(ms) = plan.duration_ms {
@@ -261,6 +283,12 @@ async fn run(plan: Arc<Plan>) -> Figures {
     let mut figures = Figures {
         connections: plan.connections,
         ..Figures::default()
+    };
+    // Read before the connections wind down: their last answers are not counted.
+    let cpu_after = if plan.duration_ms.is_some() {
+        plan.server_pid.and_then(cpu_micros)
+    } else {
+        None
     };
     for task in tasks {
         let tally = task.await.expect("connection task");
@@ -284,5 +312,11 @@ async fn run(plan: Arc<Plan>) -> Figures {
     figures.p90_ms = ms(ok.value_at_quantile(0.90));
     figures.p99_ms = ms(ok.value_at_quantile(0.99));
     figures.max_ms = ms(ok.max());
+    let cpu_after = cpu_after.or_else(|| plan.server_pid.and_then(cpu_micros));
+    if let (Some(before), Some(after)) = (cpu_before, cpu_after)
+        && !ok.is_empty()
+    {
+        figures.server_cpu_us_per_ok = Some(after.saturating_sub(before) as f64 / ok.len() as f64);
+    }
     figures
 }

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use hyper::body::Incoming;
@@ -45,7 +44,7 @@ impl Default for ServerLimits {
 /// connections finish, for at most `limits.shutdown_grace`.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: crate::http::App,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) {

@@ -47,6 +47,16 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 
 /// Parses JSON: syntax errors are 400, a body of the wrong shape 422, naming where.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Most bodies are well formed: parse them directly, and only parse a refused
+    // one again, tracking the path, to say where it went wrong.
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(_) => parse_json_explained(bytes),
+    }
+}
+
+/// Parses JSON, tracking the path of what is parsed, for the refusal's details.
+fn parse_json_explained<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = parsed.map_err(|e| {

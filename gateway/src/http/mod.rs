@@ -5,6 +5,7 @@ mod commands;
 mod compliance;
 mod console;
 pub mod dto;
+mod edge;
 mod events;
 mod extract;
 pub mod openapi;
@@ -16,24 +17,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use metrics_exporter_prometheus::PrometheusHandle;
 use rollcall_events::TenantId;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
+pub use edge::Edge;
 pub use extract::parse_json;
 
 use rollcall_projections::Projections;
 
 use crate::auth::{Access, Need, Principal, Secrets, TokenPolicy, admit, screen};
 use crate::limits::{RateLimit, RateLimits, StreamSlots};
-use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::problem::ApiError;
 use crate::service::CommandService;
 
 /// The member a token names (none for the operator).
@@ -110,6 +105,7 @@ struct Inner {
     verified: crate::auth::VerifiedTokens,
     config: HttpConfig,
     metrics: PrometheusHandle,
+    handles: MetricHandles,
     compliance: std::sync::OnceLock<Compliance>,
     installation_key: std::sync::OnceLock<Option<String>>,
     rates: RateLimits,
@@ -126,6 +122,27 @@ pub struct Compliance {
     pub checkpoints: Option<rollcall_replay::CheckpointStore>,
 }
 
+/// The metrics every request touches, resolved once rather than looked up by
+/// name and labels on each request.
+pub struct MetricHandles {
+    /// `rollcall_projection_position`.
+    pub position: metrics::Gauge,
+    /// `rollcall_checks_total{outcome="allowed"}`.
+    pub checks_allowed: metrics::Counter,
+    /// `rollcall_checks_total{outcome="denied"}`.
+    pub checks_denied: metrics::Counter,
+}
+
+impl MetricHandles {
+    fn resolve() -> MetricHandles {
+        MetricHandles {
+            position: metrics::gauge!("rollcall_projection_position"),
+            checks_allowed: metrics::counter!("rollcall_checks_total", "outcome" => "allowed"),
+            checks_denied: metrics::counter!("rollcall_checks_total", "outcome" => "denied"),
+        }
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -137,6 +154,8 @@ impl AppState {
         secrets: Secrets,
         config: HttpConfig,
     ) -> AppState {
+        // The recorder first: the handles are resolved against it.
+        let metrics = crate::telemetry::prometheus();
         AppState(Arc::new(Inner {
             service,
             read,
@@ -146,7 +165,8 @@ impl AppState {
             streams: StreamSlots::new(config.streams_per_member, config.streams_per_tenant),
             shutdown: tokio::sync::watch::Sender::new(false),
             config,
-            metrics: crate::telemetry::prometheus(),
+            metrics,
+            handles: MetricHandles::resolve(),
             compliance: std::sync::OnceLock::new(),
             installation_key: std::sync::OnceLock::new(),
         }))
@@ -202,6 +222,10 @@ impl AppState {
 
     pub fn config(&self) -> &HttpConfig {
         &self.0.config
+    }
+
+    pub fn metrics_handles(&self) -> &MetricHandles {
+        &self.0.handles
     }
 
     pub fn rates(&self) -> &RateLimits {
@@ -313,53 +337,25 @@ impl AppState {
     }
 }
 
+/// The whole API, as served: the routes inside the [`Edge`] every answer
+/// passes through.
+pub type App = Edge<Router>;
+
 /// The whole API.
-pub fn router(state: AppState) -> Router {
-    let config = state.0.config.clone();
+pub fn router(state: AppState) -> App {
     // The API's routes come with their document; the health, metrics and
     // document routes also answer under /v1.
     let (api, _) = openapi::api();
     let (ops, _) = openapi::ops().split_for_parts();
-    Router::new()
+    let routes = Router::new()
         .merge(api)
         .nest("/v1", ops)
         .merge(pages::routes())
         .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
-        // A bug that panics in a handler answers a 500 problem instead of dropping
-        // the connection.
-        .layer(CatchPanicLayer::new())
-        .layer(middleware::map_response(problems_only))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            position_header,
-        ))
-        .layer(
-            // Method, path and status only: neither headers nor the query (the
-            // accept link carries its token in `?token=`) are ever logged.
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO))
-                // Server errors are logged once, by the problem answer, at the
-                // level their cause deserves.
-                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
-        )
-        .with_state(state)
-}
-
-/// The span of one request: its method and path, never its query or headers.
-fn request_span(request: &Request) -> tracing::Span {
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-    )
+        .with_state(state.clone());
+    Edge::new(routes, state)
 }
 
 async fn not_found() -> ApiError {
@@ -372,88 +368,4 @@ async fn method_not_allowed() -> ApiError {
         "method-not-allowed",
         "this resource does not accept that method",
     )
-}
-
-/// Any error answer that is not already a problem (a framework's bodiless 408,
-/// say) is turned into one, so clients only ever parse one error format.
-async fn problems_only(response: Response) -> Response {
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let is_problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    if is_problem {
-        response
-    } else {
-        ApiError::from_status(status).into_response()
-    }
-}
-
-async fn position_header(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    // An unauthenticated caller learns nothing, not even how far the log is.
-    if response.status() == StatusCode::UNAUTHORIZED {
-        return response;
-    }
-    let position = state.read().position();
-    metrics::gauge!("rollcall_projection_position").set(position as f64);
-    response
-        .headers_mut()
-        .insert(POSITION_HEADER, HeaderValue::from(position));
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::routing::get;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
-    async fn answer(app: Router, path: &str) -> (StatusCode, Option<String>, serde_json::Value) {
-        let request = Request::builder().uri(path).body(Body::empty());
-        let Ok(request) = request else {
-            panic!("request")
-        };
-        let Ok(response) = app.oneshot(request).await;
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let body = serde_json::from_slice(&bytes).unwrap_or_default();
-        (status, content_type, body)
-    }
-
-    async fn bug() -> StatusCode {
-        panic!("a bug")
-    }
-
-    #[tokio::test]
-    async fn bodiless_errors_and_panics_become_problems() {
-        let app = Router::new()
-            .route("/slow", get(|| async { StatusCode::REQUEST_TIMEOUT }))
-            .route("/bug", get(bug))
-            .layer(CatchPanicLayer::new())
-            .layer(middleware::map_response(problems_only));
-        let (status, content_type, body) = answer(app.clone(), "/slow").await;
-        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
-        assert_eq!(content_type.as_deref(), Some(PROBLEM_JSON));
-        assert_eq!(body["type"], "https://rollcall.dev/problems/timeout");
-        let (status, content_type, body) = answer(app, "/bug").await;
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(content_type.as_deref(), Some(PROBLEM_JSON));
-        assert_eq!(body["type"], "https://rollcall.dev/problems/internal");
-    }
 }

@@ -141,8 +141,12 @@ pub async fn check(
     };
     let view = state.read().view();
     let outcome = view.check(tenant, &request).ok_or_else(tenant_not_found)?;
-    let outcome_label = if outcome.allowed { "allowed" } else { "denied" };
-    metrics::counter!("rollcall_checks_total", "outcome" => outcome_label).increment(1);
+    let handles = state.metrics_handles();
+    if outcome.allowed {
+        handles.checks_allowed.increment(1);
+    } else {
+        handles.checks_denied.increment(1);
+    }
     Ok(Json(CheckAnswer {
         allowed: outcome.allowed,
         reason: outcome.reason,

@@ -8,14 +8,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use futures::TryStreamExt;
 use http_body_util::BodyExt;
 use rollcall_events::{Event, InvitationId, RawEnvelope, TenantId, UserId};
 use rollcall_gateway::auth::{MintOptions, Secrets, mint_jwt};
-use rollcall_gateway::http::{AppState, HttpConfig, router};
+use rollcall_gateway::http::{App, AppState, HttpConfig, router};
 use rollcall_gateway::invite_token;
 use rollcall_gateway::service::CommandService;
 use rollcall_log::{Appended, EventLog, EventStream, LogError, embedded::EmbeddedLog};
@@ -179,7 +178,7 @@ pub struct Tenant {
 }
 
 pub struct Harness {
-    pub app: Router,
+    pub app: App,
     pub state: AppState,
     pub log: Arc<FlakyLog>,
     pub read: Projections,
