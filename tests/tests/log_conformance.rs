@@ -114,6 +114,7 @@ conformance!(
         positions_order_all_tenants,
         read_tenant_from_a_sequence,
         subscribe_catches_up_then_goes_live,
+        long_reads_and_subscriptions_keep_order,
     ],
     backend: [reopen_sees_everything],
 );
