@@ -240,12 +240,19 @@ impl CommandService {
         command: Command,
         meta: CommandMeta,
     ) -> Result<Outcome, ServiceError> {
-        let fp = fingerprint(meta.actor, &command, meta.reason.as_deref())
-            .map_err(|e| ServiceError::Store(format!("cannot fingerprint the command: {e}")))?;
-        let stored_key = meta
-            .idempotency_key
-            .as_deref()
-            .map(|k| StoredKey::format(&fp, k));
+        // Only a keyed command is fingerprinted: the fingerprint tells a retry of
+        // the key from another request under the same key.
+        let keyed = match meta.idempotency_key.as_deref() {
+            Some(key) => {
+                let fp =
+                    fingerprint(meta.actor, &command, meta.reason.as_deref()).map_err(|e| {
+                        ServiceError::Store(format!("cannot fingerprint the command: {e}"))
+                    })?;
+                Some((StoredKey::format(&fp, key), fp))
+            }
+            None => None,
+        };
+        let stored_key = keyed.as_ref().map(|(stored, _)| stored.clone());
         let ctx = Context {
             now: meta.now,
             actor: meta.actor,
@@ -274,10 +281,10 @@ impl CommandService {
                 self.catch_up(tenant, &mut state).await?;
                 fresh = true;
             }
-            if let Some(key) = meta.idempotency_key.as_deref()
+            if let (Some(key), Some((_, fp))) = (meta.idempotency_key.as_deref(), &keyed)
                 && let Some(first) = state.answer_for(key, meta.now)
             {
-                return replay(first, &fp);
+                return replay(first, fp);
             }
             let (event, unchanged) = match decide(&state.team, &command, &ctx) {
                 Ok(event) => (event, false),
