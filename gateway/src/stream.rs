@@ -5,11 +5,12 @@
 //! Each event is `id: <position>`, `event: <type name>` (`user.invited`),
 //! `data: <the stored envelope as JSON>`. A client that reconnects sends
 //! `Last-Event-ID` and resumes right after it; a fresh one may pass
-//! `?from_position=`. Catch-up reads the log (the tenant's own stream for a fresh
-//! client, the global log after `Last-Event-ID` for a reconnect), then the live
-//! part takes the batches the read side applies — decoded once per process, not
-//! once per stream — filtered to the tenant and skipping what catch-up already
-//! sent. A stream that falls behind the read side catches up from the log again.
+//! `?from_position=`. The events come as the read side applied them
+//! ([`Projections::follow_tenant`](rollcall_projections::Projections::follow_tenant)):
+//! catch-up reads the log (the tenant's own stream for a fresh client, the global
+//! log after `Last-Event-ID` for a reconnect), then the live part takes the
+//! batches the read side applies — decoded once per process, not once per stream.
+//! A stream that falls behind the read side catches up from the log again.
 //!
 //! The stream follows its member: before each event it sends, and at every
 //! keep-alive tick, it admits the caller again. When the member was deactivated,
@@ -25,7 +26,6 @@ use axum::response::sse::{Event, Sse};
 use futures::{Stream, StreamExt};
 use rollcall_events::{RawEnvelope, TenantId};
 use rollcall_log::LogError;
-use tokio::sync::broadcast;
 
 use crate::auth::{Need, Principal};
 use crate::http::AppState;
@@ -125,97 +125,45 @@ fn events(
     async_stream::stream! {
         let _slot = slot;
         let log = state.service().log().clone();
-        let read = state.read().clone();
         let keep_alive = state.config().stream_keep_alive;
         let mut shutdown = state.shutdown_signal();
-        // Position of the last event sent; later ones only from here on.
-        let mut last = from_position.max(1) - 1;
+        let mut records = state.read().follow_tenant(log, tenant, from_position);
         let mut tick = tokio::time::interval(keep_alive);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
-            // Subscribe before reading the log: what the read side applies from
-            // now on arrives on `applied`, decoded once for the whole process;
-            // what it applied before is in the log.
-            let mut applied = read.subscribe_applied();
-            let reached = read.position();
-            if last < reached {
-                // From the tenant's own stream when the gap is larger than the
-                // tenant's history (a fresh client), else from the global log
-                // right after the last event sent (a reconnect).
-                let tenant_events = read
-                    .view()
-                    .tenant(tenant)
-                    .map_or(0, |index| index.tenant_seq);
-                let catch_up = if reached - last > tenant_events {
-                    log.read_tenant(tenant, 1).await
-                } else {
-                    log.read(last + 1).await
-                };
-                let mut catch_up = match catch_up {
-                    Ok(events) => events,
-                    Err(e) => {
-                        yield Ok(log_failed(&e));
+            let next = tokio::select! {
+                next = records.next() => next,
+                _ = tick.tick() => {
+                    if let Some(reason) = still_admitted(&state, &principal, tenant).await {
+                        yield Ok(closed(reason));
                         return;
                     }
-                };
-                while let Some(next) = catch_up.next().await {
-                    match next {
-                        // Past what the read side applied: it comes on `applied`,
-                        // judged on the view that includes it.
-                        Ok(raw) if raw.position > reached => break,
-                        Ok(raw) if raw.tenant_id == tenant && raw.position > last => {
-                            last = raw.position;
-                            yield Ok(sse_event(&raw));
-                        }
-                        Ok(_) => {}
-                        // Not an event: nothing to send, the stream goes on.
-                        Err(LogError::Undecodable { .. }) => {}
-                        Err(e) => {
-                            yield Ok(log_failed(&e));
-                            return;
-                        }
-                    }
+                    yield Ok(Event::default().comment("keep-alive"));
+                    continue;
                 }
-            }
-            loop {
-                let next = tokio::select! {
-                    next = applied.recv() => next,
-                    _ = tick.tick() => {
-                        if let Some(reason) = still_admitted(&state, &principal, tenant).await {
-                            yield Ok(closed(reason));
-                            return;
-                        }
-                        yield Ok(Event::default().comment("keep-alive"));
-                        continue;
-                    }
-                    () = stopping(&mut shutdown) => {
-                        yield Ok(closed("the server is shutting down; reconnect with Last-Event-ID"));
-                        return;
-                    }
-                };
-                let batch = match next {
-                    Ok(batch) => batch,
-                    // Fell behind the read side: catch up from the log again.
-                    Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => {
-                        yield Ok(closed("the server's read side stopped; reconnect with Last-Event-ID"));
-                        return;
-                    }
-                };
-                for record in batch.iter() {
-                    let raw = &record.raw;
-                    if raw.tenant_id != tenant || raw.position <= last {
-                        continue;
-                    }
+                () = stopping(&mut shutdown) => {
+                    yield Ok(closed("the server is shutting down; reconnect with Last-Event-ID"));
+                    return;
+                }
+            };
+            match next {
+                Some(Ok(record)) => {
                     // Judged on the read side that includes this event: the
                     // event that ends the member's access is not sent to them.
                     if let Some(reason) = still_admitted(&state, &principal, tenant).await {
                         yield Ok(closed(reason));
                         return;
                     }
-                    last = raw.position;
-                    yield Ok(sse_event(raw));
+                    yield Ok(sse_event(&record.raw));
+                }
+                Some(Err(e)) => {
+                    yield Ok(log_failed(&e));
+                    return;
+                }
+                None => {
+                    yield Ok(closed("the server's read side stopped; reconnect with Last-Event-ID"));
+                    return;
                 }
             }
         }

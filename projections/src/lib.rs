@@ -8,6 +8,7 @@
 mod audit;
 mod error;
 mod fold;
+mod follow;
 mod index;
 mod projections;
 mod projector;
@@ -19,8 +20,9 @@ pub mod views;
 
 pub use audit::{AuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, change};
 pub use error::{ProjectionError, WaitTimeout};
+pub use follow::FollowStream;
 pub use index::{Admission, MemberEntry, MembershipKey, ReadView, TenantIndex};
-pub use projections::{Applied, AppliedBatch, Projections, Quarantined};
+pub use projections::{Applied, Projections, Quarantined};
 pub use projector::{MAX_BATCH, ProjectorHandle};
 pub use store::PROJECTIONS_TREE;
 pub use views::*;

@@ -3,7 +3,7 @@
 //! published [`ReadView`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -31,11 +31,49 @@ use crate::views::{
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub raw: RawEnvelope,
-    pub envelope: Option<Envelope>,
+    /// Filled by the read side as it folds; for a record a follower read from
+    /// the log itself, on first use (many consumers only need `raw`).
+    envelope: OnceLock<Option<Envelope>>,
+}
+
+impl Applied {
+    /// A record read from the log, decoded when its event is first asked for.
+    pub fn read(raw: RawEnvelope) -> Applied {
+        Applied {
+            raw,
+            envelope: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn decoded(raw: RawEnvelope, envelope: Option<Envelope>) -> Applied {
+        Applied {
+            raw,
+            envelope: OnceLock::from(envelope),
+        }
+    }
+
+    /// The decoded event; `None` when it cannot be decoded (an unknown type or
+    /// shape: the read side quarantines it and goes on).
+    pub fn envelope(&self) -> Option<&Envelope> {
+        self.envelope
+            .get_or_init(|| self.raw.decode().ok())
+            .as_ref()
+    }
+}
+
+/// One record of a committed batch, as the read side passes it on.
+#[derive(Debug, Clone)]
+pub(crate) enum Record {
+    Event(Arc<Applied>),
+    /// A record that is not an event envelope at all, quarantined by position.
+    NotAnEvent {
+        position: u64,
+        error: String,
+    },
 }
 
 /// One committed batch: its records in log order.
-pub type AppliedBatch = Arc<Vec<Arc<Applied>>>;
+pub(crate) type AppliedBatch = Arc<Vec<Record>>;
 
 /// A record the projector could not decode and skipped: an event of an unknown
 /// type or shape (tenant, id and type known), or a record that is not an event
@@ -205,10 +243,9 @@ impl Projections {
         self.inner.caught_up.load(Ordering::Acquire)
     }
 
-    /// Every committed batch from now on, decoded: the mailer, the checkpoint
-    /// publisher and the event streams take their events from here instead of
-    /// reading and decoding the log again.
-    pub fn subscribe_applied(&self) -> broadcast::Receiver<AppliedBatch> {
+    /// Every committed batch from now on, decoded. Consumers take them through
+    /// [`follow`](Self::follow), which also reads what came before.
+    pub(crate) fn subscribe_applied(&self) -> broadcast::Receiver<AppliedBatch> {
         self.inner.applied.subscribe()
     }
 
@@ -396,10 +433,10 @@ impl Projections {
                         self.restore(&mut folded, work);
                         return Err(e);
                     }
-                    applied.push(Arc::new(Applied {
+                    applied.push(Record::Event(Arc::new(Applied::decoded(
                         raw,
-                        envelope: Some(envelope),
-                    }));
+                        Some(envelope),
+                    ))));
                 }
                 Err(error) => {
                     tracing::warn!(position, event_id = %raw.event_id, %error, "event quarantined");
@@ -413,10 +450,7 @@ impl Projections {
                             error: error.to_string(),
                         })?,
                     );
-                    applied.push(Arc::new(Applied {
-                        raw,
-                        envelope: None,
-                    }));
+                    applied.push(Record::Event(Arc::new(Applied::decoded(raw, None))));
                 }
             }
         }
@@ -483,6 +517,11 @@ impl Projections {
         view.position = position;
         self.inner.view.store(Arc::new(view));
         self.publish(position);
+        // Passed on too, so a follower sees every position in its place.
+        let _ = self.inner.applied.send(Arc::new(vec![Record::NotAnEvent {
+            position,
+            error: error.to_owned(),
+        }]));
         Ok(position)
     }
 
