@@ -340,12 +340,13 @@ pub fn open_projections(path: &Path) -> Result<rollcall_projections::Projections
     rollcall_projections::Projections::open(db).map_err(|e| err(e.to_string()))
 }
 
-/// Starts the invitation mailer over the log: SMTP when `ROLLCALL_SMTP_URL` is set,
+/// Starts the invitation mailer over the log as `read` applies it: SMTP when `ROLLCALL_SMTP_URL` is set,
 /// otherwise `.eml` files in `<data-dir>/outbox/`. Its checkpoint lives in its own
 /// sled database under `<data-dir>/mailer`.
 fn start_mailer(
     config: &Config,
     secrets: &crate::auth::Secrets,
+    read: &rollcall_projections::Projections,
     log: Arc<dyn rollcall_log::EventLog>,
 ) -> Result<
     (
@@ -379,11 +380,12 @@ fn start_mailer(
     };
     let mailer = Mailer::new(mailer_config, mint).map_err(|e| err(e.to_string()))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let read = read.clone();
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        if let Err(e) = mailer.run(log, tree, shutdown).await {
+        if let Err(e) = mailer.run(read, log, tree, shutdown).await {
             tracing::error!(error = %e, "the invitation mailer stopped");
         }
     });
@@ -429,9 +431,11 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
     let (secrets, generated) = secrets(&config)?;
     let log = opened.log.clone();
     let (checkpoints_stop, checkpoints_stopped) = tokio::sync::oneshot::channel::<()>();
+    let projections = open_projections(&config.data_dir.join("projections"))?;
     let checkpoints_task = signer.map(|signer| {
         tokio::spawn(rollcall_replay::publish_checkpoints(
             log.clone(),
+            Some(projections.clone()),
             signer,
             opened.checkpoints.clone(),
             config.checkpoint_interval,
@@ -440,10 +444,9 @@ pub async fn serve(config: Config) -> Result<(), RunError> {
             },
         ))
     });
-    let projections = open_projections(&config.data_dir.join("projections"))?;
     let projector = projections.spawn(log.clone());
     let (mailer_stop, mailer_task) = if config.mailer {
-        let (stop, task) = start_mailer(&config, &secrets, log.clone())?;
+        let (stop, task) = start_mailer(&config, &secrets, &projections, log.clone())?;
         (Some(stop), Some(task))
     } else {
         (None, None)

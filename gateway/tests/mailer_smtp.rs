@@ -7,7 +7,9 @@ mod consumer_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use consumer_support::outbox::{PUBLIC_URL, mint, read_outbox, verify, wait_until_settled};
+use consumer_support::outbox::{
+    PUBLIC_URL, ReadSide, mint, read_outbox, verify, wait_until_settled,
+};
 use consumer_support::{TenantFixture, tenant_created, user_invited};
 use pretty_assertions::assert_eq;
 use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig};
@@ -129,7 +131,8 @@ async fn sends_by_smtp_retrying_a_busy_relay_and_skipping_a_refused_recipient() 
     let db = sled::open(dir.path().join("state")).unwrap();
     let tree = db.open_tree("mailer.v1").unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(mailer.run(log, tree, async move {
+    let read_side = ReadSide::start(log.clone());
+    let task = tokio::spawn(mailer.run(read_side.read.clone(), log, tree, async move {
         let _ = stopped.await;
     }));
 
@@ -137,6 +140,7 @@ async fn sends_by_smtp_retrying_a_busy_relay_and_skipping_a_refused_recipient() 
     wait_until_settled(&db, ada).await;
     let _ = stop.send(());
     task.await.unwrap().unwrap();
+    read_side.stop().await;
 
     // With a relay configured nothing goes to the outbox.
     assert!(read_outbox(&dir.path().join("outbox")).is_empty());

@@ -192,6 +192,7 @@ async fn the_publisher_task_runs_until_shut_down() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(publish_checkpoints(
         log,
+        None,
         Arc::new(signer()),
         store.clone(),
         std::time::Duration::from_millis(20),

@@ -1,4 +1,5 @@
-//! The invitation mailer: a consumer of the log that sends each invitee the link
+//! The invitation mailer: a consumer of the log, as the read side applies it
+//! (each event decoded once for the whole process), that sends each invitee the link
 //! that accepts their invitation (`<public_url>/accept?token=…`), by SMTP when a
 //! relay is configured and otherwise as `.eml` files in the outbox directory.
 //!
@@ -24,6 +25,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use lettre::message::Mailbox;
 use rollcall_log::{EventLog, LogError};
+use rollcall_projections::Projections;
 
 pub use message::{ComposeError, MailText, accept_link, compose, render};
 pub use state::{MailerState, OpenInvitation, TenantLabel};
@@ -128,10 +130,12 @@ impl Mailer {
         self
     }
 
-    /// Consumes `log` from after the checkpoint kept in `tree` until `shutdown`
-    /// completes. Returns an error only when its own state store fails.
+    /// Consumes the log, as the read side `read` applies it, from after the
+    /// checkpoint kept in `tree` until `shutdown` completes. Returns an error only
+    /// when its own state store fails.
     pub async fn run(
         self,
+        read: Projections,
         log: Arc<dyn EventLog>,
         tree: sled::Tree,
         shutdown: impl Future<Output = ()> + Send,
@@ -142,22 +146,10 @@ impl Mailer {
         let mut log_retry = self.backoff.min;
         tracing::info!(checkpoint = state.checkpoint(), "invitation mailer starts");
         loop {
-            let subscribed = tokio::select! {
-                () = shutdown.as_mut() => return Ok(()),
-                s = log.subscribe(state.checkpoint() + 1) => s,
-            };
-            let mut events = match subscribed {
-                Ok(events) => events,
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?log_retry, "mailer cannot subscribe to the log");
-                    if !pause(log_retry, shutdown).await {
-                        return Ok(());
-                    }
-                    log_retry = (log_retry * 2).min(self.backoff.max);
-                    continue;
-                }
-            };
-            // How far the catch-up goes before owed messages are sent.
+            let mut events = read.follow(log.clone(), state.checkpoint() + 1);
+            // How far the catch-up goes before owed messages are sent: the log's
+            // head seen now, and once there, whatever the read side has applied
+            // since (it is what the mailer is fed, and knowing it costs nothing).
             let mut target = log.head().await.unwrap_or(0);
             let mut due_since: Option<Instant> = None;
             loop {
@@ -175,15 +167,15 @@ impl Mailer {
                     next = events.next() => next,
                 };
                 match next {
-                    Some(Ok(raw)) => {
+                    Some(Ok(record)) => {
                         log_retry = self.backoff.min;
-                        if raw.position <= state.checkpoint() {
+                        if record.raw.position <= state.checkpoint() {
                             continue;
                         }
-                        state.apply(&raw)?;
+                        state.apply(&record)?;
                         if state.checkpoint() >= target {
                             // Reached the head seen before; is there more already?
-                            target = log.head().await.unwrap_or(target);
+                            target = target.max(read.position());
                         }
                     }
                     Some(Err(LogError::Undecodable { position, error })) => {
@@ -191,14 +183,20 @@ impl Mailer {
                         state.pass(position)?;
                     }
                     Some(Err(e)) => {
-                        tracing::warn!(error = %e, retry_in = ?log_retry, "mailer lost its log subscription");
+                        tracing::warn!(error = %e, retry_in = ?log_retry, "mailer cannot read the log");
                         if !pause(log_retry, shutdown).await {
                             return Ok(());
                         }
                         log_retry = (log_retry * 2).min(self.backoff.max);
                         break;
                     }
-                    None => break,
+                    None => {
+                        tracing::warn!(retry_in = ?log_retry, "mailer lost the read side's events");
+                        if !pause(log_retry, shutdown).await {
+                            return Ok(());
+                        }
+                        break;
+                    }
                 }
             }
         }

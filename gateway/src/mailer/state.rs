@@ -17,7 +17,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use rollcall_events::{Event, InvitationId, RawEnvelope, TenantId, UserId};
+use rollcall_events::{Event, InvitationId, TenantId, UserId};
+use rollcall_projections::Applied;
 use serde::{Deserialize, Serialize};
 
 use super::MailerError;
@@ -145,17 +146,20 @@ impl MailerState {
         !self.due.is_empty()
     }
 
-    /// Folds one event and moves the checkpoint to its position, atomically. An
-    /// event the mailer cannot decode only moves the checkpoint: it cannot be about
-    /// an invitation the mailer could act on anyway.
-    pub fn apply(&mut self, raw: &RawEnvelope) -> Result<(), MailerError> {
+    /// Folds one event, as the read side decoded it, and moves the checkpoint to
+    /// its position, atomically. An event that cannot be decoded only moves the
+    /// checkpoint: it cannot be about an invitation the mailer could act on anyway
+    /// (the read side quarantined it, with the reason).
+    pub fn apply(&mut self, record: &Applied) -> Result<(), MailerError> {
+        let raw = &record.raw;
         let mut batch = sled::Batch::default();
-        match raw.decode() {
-            Ok(envelope) => self.fold(raw.tenant_id, raw.position, &envelope.event, &mut batch)?,
-            Err(e) => tracing::warn!(
+        match record.envelope() {
+            Some(envelope) => {
+                self.fold(raw.tenant_id, raw.position, &envelope.event, &mut batch)?
+            }
+            None => tracing::warn!(
                 position = raw.position,
                 event_type = %raw.event_type,
-                error = %e,
                 "mailer skips an event it cannot decode"
             ),
         }

@@ -16,6 +16,8 @@ pub struct FlakySubscribe {
     pub calls: AtomicUsize,
     /// How many of the next `read` and `read_tenant` calls fail.
     pub read_failures: AtomicUsize,
+    /// How many `read` and `read_tenant` calls there were.
+    pub reads: AtomicUsize,
 }
 
 /// Takes one failure from `counter` when there is one left.
@@ -32,6 +34,7 @@ impl FlakySubscribe {
             failures: AtomicUsize::new(failures),
             calls: AtomicUsize::new(0),
             read_failures: AtomicUsize::new(0),
+            reads: AtomicUsize::new(0),
         }
     }
 }
@@ -48,6 +51,7 @@ impl EventLog for FlakySubscribe {
     }
 
     async fn read(&self, from: u64) -> Result<EventStream, LogError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         if fails(&self.read_failures) {
             return Err(LogError::Unavailable("test: the log is down".into()));
         }
@@ -55,6 +59,7 @@ impl EventLog for FlakySubscribe {
     }
 
     async fn read_tenant(&self, tenant: TenantId, from_seq: u64) -> Result<EventStream, LogError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         if fails(&self.read_failures) {
             return Err(LogError::Unavailable("test: the log is down".into()));
         }

@@ -9,6 +9,7 @@ use hmac::{Hmac, Mac};
 use rollcall_events::{InvitationId, TenantId};
 use rollcall_gateway::mailer::{Backoff, Mailer, MailerConfig, MailerState, MintToken};
 use rollcall_log::EventLog;
+use rollcall_projections::{Projections, ProjectorHandle};
 use sha2::Sha256;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -90,13 +91,54 @@ pub fn read_outbox(dir: &Path) -> Vec<Received> {
         .collect()
 }
 
-/// A mailer running in the background over `db`'s tree.
+/// A read side of its own: projections in a fresh directory, and their projector
+/// following `log`.
+pub struct ReadSide {
+    _dir: tempfile::TempDir,
+    pub read: Projections,
+    projector: ProjectorHandle,
+}
+
+impl ReadSide {
+    pub fn start(log: Arc<dyn EventLog>) -> ReadSide {
+        let dir = tempfile::tempdir().unwrap();
+        let read = Projections::open(sled::open(dir.path()).unwrap()).unwrap();
+        let projector = read.spawn(log);
+        ReadSide {
+            _dir: dir,
+            read,
+            projector,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.projector.stop().await.unwrap();
+    }
+}
+
+/// A mailer running in the background over `db`'s tree, and the read side it
+/// follows when it brought its own.
 pub struct Running {
     pub stop: oneshot::Sender<()>,
     pub task: JoinHandle<()>,
+    read_side: Option<ReadSide>,
 }
 
+/// A mailer over `log` as a read side of its own applies it.
 pub fn start(log: Arc<dyn EventLog>, db: &sled::Db, outbox: &Path) -> Running {
+    let read_side = ReadSide::start(log.clone());
+    let mut running = start_following(read_side.read.clone(), log, db, outbox);
+    running.read_side = Some(read_side);
+    running
+}
+
+/// A mailer over `log` as `read` applies it.
+pub fn start_following(
+    read: Projections,
+    log: Arc<dyn EventLog>,
+    db: &sled::Db,
+    outbox: &Path,
+) -> Running {
     let config = MailerConfig {
         public_url: PUBLIC_URL.to_owned(),
         smtp_url: None,
@@ -111,19 +153,26 @@ pub fn start(log: Arc<dyn EventLog>, db: &sled::Db, outbox: &Path) -> Running {
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         mailer
-            .run(log, tree, async move {
+            .run(read, log, tree, async move {
                 let _ = stopped.await;
             })
             .await
             .unwrap();
     });
-    Running { stop, task }
+    Running {
+        stop,
+        task,
+        read_side: None,
+    }
 }
 
 impl Running {
     pub async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.unwrap();
+        if let Some(read_side) = self.read_side {
+            read_side.stop().await;
+        }
     }
 }
 
