@@ -71,6 +71,11 @@ pub struct LogArgs {
     /// refused. Without it any count is accepted.
     #[arg(long, env = "ROLLCALL_NATS_REPLICAS")]
     pub nats_replicas: Option<usize>,
+    /// Longest a JetStream request may take, in milliseconds, as for `rollcall
+    /// serve`; past it the command stops with the log unavailable. 5000 when absent.
+    #[arg(long, env = "ROLLCALL_NATS_TIMEOUT_MS",
+        value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub nats_timeout_ms: Option<u64>,
 }
 
 impl LogArgs {
@@ -94,7 +99,7 @@ impl LogArgs {
             nats_url: self.nats_url.clone(),
             nats_replicas: self.nats_replicas,
             cache_bytes: Some(crate::open::REPLAY_CACHE_BYTES),
-            nats_timeout: None,
+            nats_timeout: self.nats_timeout_ms.map(std::time::Duration::from_millis),
         }
     }
 }
@@ -725,4 +730,41 @@ async fn diff(a: DiffArgs) -> Result<ExitCode, Failure> {
         other => return Err(Failure(format!("unknown format `{other}` (json or jsonl)"))),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Tool {
+        #[command(flatten)]
+        log: LogArgs,
+    }
+
+    #[test]
+    fn the_nats_timeout_reaches_the_log_and_is_bounded() {
+        let tool = Tool::try_parse_from([
+            "tool",
+            "--nats-url",
+            "nats://n1:4222",
+            "--nats-timeout-ms",
+            "1500",
+        ])
+        .expect("a timeout in range");
+        assert_eq!(
+            tool.log.location().nats_timeout,
+            Some(std::time::Duration::from_millis(1500))
+        );
+        let tool = Tool::try_parse_from(["tool"]).expect("no flags");
+        assert_eq!(tool.log.location().nats_timeout, None);
+        for refused in ["99", "60001", "soon"] {
+            assert!(
+                Tool::try_parse_from(["tool", "--nats-timeout-ms", refused]).is_err(),
+                "--nats-timeout-ms {refused} was accepted"
+            );
+        }
+    }
 }
