@@ -21,12 +21,21 @@ use rollcall_tests::log_conformance::{new_tenant, sealed};
 
 type Log = Arc<dyn EventLog>;
 
+/// As `rollcall` itself (src/main.rs), so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// A size from the environment; a value that is not a positive whole number
+/// stops the bench rather than measuring something else than asked.
 fn env_size(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(default)
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n: &usize| *n > 0)
+            .unwrap_or_else(|| panic!("{name}={v:?} is not a positive whole number")),
+        Err(_) => default,
+    }
 }
 
 fn chain(tenant: TenantId, len: usize) -> Vec<RawEnvelope> {
