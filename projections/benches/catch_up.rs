@@ -37,6 +37,21 @@ fn env(name: &str, default: u64) -> u64 {
     }
 }
 
+/// Bytes of every file under `path`.
+fn dir_size(path: &std::path::Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            dir_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
 fn rate(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -91,6 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     raw_db.flush()?;
     let sled_time = started.elapsed();
+    let log_bytes: u64 = bytes.iter().map(|(_, value)| 8 + value.len() as u64).sum();
     drop(bytes);
 
     // Projection catch-up from 0 into a fresh db.
@@ -134,6 +150,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "catch-up / sled insert: {:.2}; catch-up / log read: {:.2}",
         catch_up_rate / sled_rate,
         catch_up_rate / read_rate
+    );
+
+    // What the projections store against the log they fold: keys and values
+    // (the log's envelopes under their positions), and the directories on disk
+    // (the log's includes its two indexes).
+    let stored = projections.stored_bytes();
+    let (log_disk, projections_disk) = (
+        dir_size(&dir.path().join("log"))?,
+        dir_size(&dir.path().join("projections"))?,
+    );
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "projections vs the log: stored {:.1} vs {:.1} MiB = {:.2}x; on disk {:.1} vs {:.1} MiB = {:.2}x",
+        mib(stored),
+        mib(log_bytes),
+        stored as f64 / log_bytes as f64,
+        mib(projections_disk),
+        mib(log_disk),
+        projections_disk as f64 / log_disk as f64
     );
 
     check_bench(&projections, tenants, checks);
