@@ -14,7 +14,7 @@ use rollcall_events::{
     Actor, Event, EventId, EventMeta, GENESIS_HASH, InvitationAccepted, InvitationId, MemberKind,
     RawEnvelope, TenantCreated, TenantId, UserId, UserInvited,
 };
-use rollcall_log::{EventLog, JetStreamConfig, JetStreamLog};
+use rollcall_log::EventLog;
 use rollcall_tests::nats::NatsServer;
 
 /// One tenant's events, sealed in sequence with a hash chain.
@@ -119,12 +119,7 @@ async fn run(config: &AnalyticsConfig) -> Counts {
 #[tokio::test]
 async fn counts_exactly_and_a_durable_consumer_resumes_without_recounting() {
     let server = NatsServer::start();
-    let log = JetStreamLog::connect(JetStreamConfig {
-        url: server.url(),
-        ..JetStreamConfig::default()
-    })
-    .await
-    .unwrap();
+    let log = server.connect_log().await;
     let mut acme = Tenant::new(0xac);
     let mut globex = Tenant::new(0x61);
     acme.append(&log, created("Acme")).await;
@@ -208,12 +203,7 @@ fn the_type_header_is_the_one_the_log_writes() {
 #[tokio::test]
 async fn the_binary_counts_and_resumes() {
     let server = NatsServer::start();
-    let log = JetStreamLog::connect(JetStreamConfig {
-        url: server.url(),
-        ..JetStreamConfig::default()
-    })
-    .await
-    .unwrap();
+    let log = server.connect_log().await;
     let mut acme = Tenant::new(0xac);
     acme.append(&log, created("Acme")).await;
     acme.append(&log, invited(11)).await;

@@ -7,18 +7,12 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use common::*;
-use rollcall_log::jetstream::{JetStreamConfig, JetStreamLog};
 use serde_json::json;
 
 #[tokio::test]
 async fn invite_accept_and_read_back_over_jetstream() {
     let nats = rollcall_tests::NatsServer::start();
-    let log = JetStreamLog::connect(JetStreamConfig {
-        url: nats.url(),
-        ..JetStreamConfig::default()
-    })
-    .await
-    .expect("JetStream log");
+    let log = nats.connect_log().await;
     let h = Harness::over(Arc::new(log), tempfile::tempdir().expect("temp dir"));
     let t = h.tenant(json!("jobtracker")).await;
 

@@ -13,7 +13,6 @@ use rollcall_events::{Actor, GENESIS_HASH, RawEnvelope, TenantId};
 use rollcall_gateway::fresh;
 use rollcall_gateway::service::tenant_id_for_key;
 use rollcall_gateway::service::{CommandMeta, CommandService, Outcome, ServiceError};
-use rollcall_log::jetstream::{JetStreamConfig, JetStreamLog};
 use rollcall_log::{EventLog, embedded::EmbeddedLog};
 
 fn meta(key: Option<&str>) -> CommandMeta {
@@ -251,13 +250,7 @@ async fn jetstream_a_retry_after_a_restart_returns_the_first_answer() {
 }
 
 async fn jetstream(nats: &rollcall_tests::NatsServer) -> Arc<dyn EventLog> {
-    let log = JetStreamLog::connect(JetStreamConfig {
-        url: nats.url(),
-        ..JetStreamConfig::default()
-    })
-    .await
-    .expect("JetStream log");
-    Arc::new(log)
+    Arc::new(nats.connect_log().await)
 }
 
 #[tokio::test]

@@ -16,9 +16,7 @@ use rollcall_aggregates::testing::{
     OWNER, TENANT, catalogs, invited, joined, tenant_created, user,
 };
 use rollcall_events::{Actor, RawEnvelope, TenantId};
-use rollcall_log::{
-    Appended, EmbeddedLog, EventLog, EventStream, JetStreamConfig, JetStreamLog, LogError,
-};
+use rollcall_log::{Appended, EmbeddedLog, EventLog, EventStream, LogError};
 use rollcall_projections::testing::{History, busy_history};
 use rollcall_projections::{FollowStream, Projections};
 use rollcall_tests::{NatsServer, open_sled};
@@ -258,13 +256,7 @@ struct JetStream {
 impl JetStream {
     async fn new() -> JetStream {
         let server = NatsServer::start();
-        let log = JetStreamLog::connect(JetStreamConfig {
-            url: server.url(),
-            request_timeout: Duration::from_secs(5),
-            ..JetStreamConfig::default()
-        })
-        .await
-        .expect("JetStream log connects");
+        let log = server.connect_log().await;
         JetStream {
             server,
             log: Arc::new(log),

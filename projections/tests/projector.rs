@@ -14,9 +14,7 @@ use rollcall_aggregates::testing::{
 use rollcall_aggregates::{CheckRequest, Command, MemberStatus, Resource, check};
 use rollcall_events::{Actor, RawEnvelope, TenantId};
 use rollcall_events::{Permission, RoleKey};
-use rollcall_log::{
-    Appended, EmbeddedLog, EventLog, EventStream, JetStreamConfig, JetStreamLog, LogError,
-};
+use rollcall_log::{Appended, EmbeddedLog, EventLog, EventStream, LogError};
 use rollcall_projections::testing::{History, busy_history};
 use rollcall_projections::{AuditQuery, ProjectionError, Projections, WaitTimeout};
 use rollcall_tests::{NatsServer, open_sled};
@@ -574,13 +572,7 @@ struct JetStream {
 impl JetStream {
     async fn new() -> JetStream {
         let server = NatsServer::start();
-        let log = JetStreamLog::connect(JetStreamConfig {
-            url: server.url(),
-            request_timeout: Duration::from_secs(5),
-            ..JetStreamConfig::default()
-        })
-        .await
-        .expect("JetStream log connects");
+        let log = server.connect_log().await;
         JetStream {
             _server: server,
             log: Arc::new(log),

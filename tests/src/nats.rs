@@ -61,6 +61,17 @@ impl NatsServer {
         self.port
     }
 
+    /// The JetStream event log on this server, with the default configuration
+    /// (streams created on first use). Panics when it cannot connect.
+    pub async fn connect_log(&self) -> rollcall_log::JetStreamLog {
+        rollcall_log::JetStreamLog::connect(rollcall_log::JetStreamConfig {
+            url: self.url(),
+            ..rollcall_log::JetStreamConfig::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect the JetStream log to {}: {e}", self.url()))
+    }
+
     /// The JetStream store directory, kept across restarts.
     pub fn store_dir(&self) -> &Path {
         self.store.path()
