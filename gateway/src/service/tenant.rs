@@ -20,7 +20,8 @@ pub(crate) struct TenantState {
     /// Keys in the order they were first used, to forget them once expired.
     ages: VecDeque<(DateTime<Utc>, String)>,
     /// Members whose copy this state folded itself since it last looked for an
-    /// equal one to share, oldest first (at most [`UNSHARED_MAX`]).
+    /// equal one to share, oldest first, once per event that touched them (at
+    /// most [`UNSHARED_MAX`]).
     unshared: VecDeque<UserId>,
 }
 
@@ -97,7 +98,10 @@ impl TenantState {
         if self.unshared.is_empty() {
             return;
         }
-        let users: Vec<UserId> = self.unshared.drain(..).collect();
+        // A member folded several times since the last look is looked for once.
+        let mut users: Vec<UserId> = self.unshared.drain(..).collect();
+        users.sort_unstable();
+        users.dedup();
         let held = shared(tenant, &users);
         let behind = held.tenant_seq < self.team.tenant_seq;
         for (user, theirs) in users.into_iter().zip(held.members) {
