@@ -148,13 +148,13 @@ impl RawEnvelope {
 
     /// Decodes and upcasts into the newest schema.
     pub fn decode(&self) -> Result<Envelope, DecodeError> {
-        let data = upcast::upcast(&self.event_type, self.schema_version, self.data.clone())?;
-        let tagged = serde_json::json!({ "type": self.event_type, "data": data });
-        let event: Event = serde_json::from_value(tagged).map_err(|e| DecodeError::Malformed {
-            event_type: self.event_type.clone(),
-            schema_version: self.schema_version,
-            message: e.to_string(),
-        })?;
+        let data = upcast::upcast(&self.event_type, self.schema_version, &self.data)?;
+        let event =
+            Event::from_parts(&self.event_type, &data).map_err(|e| DecodeError::Malformed {
+                event_type: self.event_type.clone(),
+                schema_version: self.schema_version,
+                message: e.to_string(),
+            })?;
         Ok(Envelope {
             event_id: self.event_id,
             tenant_id: self.tenant_id,

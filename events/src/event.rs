@@ -261,6 +261,18 @@ pub enum Event {
 }
 
 impl Event {
+    /// Decodes an event from its type name and its data in the newest schema,
+    /// as from `{"type": …, "data": …}`, without building that object or
+    /// copying the data.
+    pub fn from_parts(event_type: &str, data: &serde_json::Value) -> serde_json::Result<Event> {
+        let tag = serde_json::Value::String(event_type.to_owned());
+        let parts = [("type", &tag), ("data", data)];
+        let mut map = serde::de::value::MapDeserializer::new(parts.into_iter());
+        let event = Event::deserialize(serde::de::value::MapAccessDeserializer::new(&mut map))?;
+        map.end()?;
+        Ok(event)
+    }
+
     /// Every stored type name, in declaration order.
     pub const TYPES: [&'static str; 20] = [
         "tenant.created",

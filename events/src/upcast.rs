@@ -3,6 +3,8 @@
 //! A chain of pure functions keyed by `(type, from_version)`. Stored events are
 //! never rewritten; a change of meaning is a new event type, not a new version.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use thiserror::Error;
 
@@ -44,8 +46,13 @@ fn step(event_type: &str, from: u32) -> Option<Step> {
     }
 }
 
-/// Lifts stored data of `event_type` at `version` to the newest version.
-pub fn upcast(event_type: &str, version: u32, mut data: Value) -> Result<Value, DecodeError> {
+/// Lifts stored data of `event_type` at `version` to the newest version. Data
+/// already at the newest version is borrowed, not copied.
+pub fn upcast<'a>(
+    event_type: &str,
+    version: u32,
+    data: &'a Value,
+) -> Result<Cow<'a, Value>, DecodeError> {
     if !crate::event::Event::TYPES.contains(&event_type) {
         return Err(DecodeError::UnknownType(event_type.to_owned()));
     }
@@ -57,17 +64,19 @@ pub fn upcast(event_type: &str, version: u32, mut data: Value) -> Result<Value, 
             known,
         });
     }
+    let mut data = Cow::Borrowed(data);
     for from in version..known {
         let lift = step(event_type, from).ok_or_else(|| DecodeError::Malformed {
             event_type: event_type.to_owned(),
             schema_version: from,
             message: format!("no upcaster from v{from}"),
         })?;
-        data = lift(data).map_err(|message| DecodeError::Malformed {
+        let lifted = lift(data.into_owned()).map_err(|message| DecodeError::Malformed {
             event_type: event_type.to_owned(),
             schema_version: from,
             message,
         })?;
+        data = Cow::Owned(lifted);
     }
     Ok(data)
 }
