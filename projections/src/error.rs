@@ -23,6 +23,8 @@ pub enum ProjectionError {
     AlreadyRunning,
     #[error("a projection record cannot be encoded: {0}")]
     Encode(String),
+    #[error("a batch could not be committed: {0}")]
+    Commit(String),
 }
 
 /// `wait_for` gave up: the projections had not reached the wanted position in time.

@@ -19,10 +19,12 @@ use crate::index::{MemberEntry, MembershipKey, ReadView, TenantIndex};
 use crate::store::{Batch, audit_key, member_key, team_key, vocabulary_key};
 use crate::stored::{StoredMember, StoredTeam, StoredVocabulary, encode};
 
-/// The projector's own state: every tenant's folded team.
+/// The projector's own state: every tenant's folded team, and the position and
+/// view of the last batch folded while it is not committed yet.
 #[derive(Default)]
 pub(crate) struct Folded {
     pub teams: HashMap<TenantId, Team>,
+    pub staged: Option<(u64, Arc<ReadView>)>,
 }
 
 /// What a batch will write besides its audit entries, gathered so each record is

@@ -75,6 +75,122 @@ pub(crate) enum Record {
 /// One committed batch: its records in log order.
 pub(crate) type AppliedBatch = Arc<Vec<Record>>;
 
+/// A batch folded into the teams and a new view, not committed yet.
+pub(crate) struct Staged {
+    /// The position it was folded from, and the one it reaches.
+    start: u64,
+    position: u64,
+    writes: Batch,
+    view: Arc<ReadView>,
+    applied: Vec<Record>,
+    /// Tenants whose teams it changed: put back as the store holds them if it
+    /// does not commit.
+    tenants: Vec<TenantId>,
+}
+
+/// Batches at least this big are committed on a thread of their own while the
+/// next one is folded; smaller ones (live, often one event) commit at once.
+pub(crate) const PIPELINE_MIN: usize = 256;
+
+/// Applies batches in log order. A big batch (catching up) is folded and held;
+/// it is committed on a thread of its own while the next batch is folded, and
+/// [`wait`](Self::wait) commits the one held. The next batch is read from the
+/// log while nothing commits: sled 0.34 holds one lock for the whole process
+/// while it applies a batch, which every read of any of its trees waits for.
+/// Dropping the pipeline commits the batch it holds.
+pub(crate) struct Pipeline {
+    projections: Projections,
+    held: Option<Staged>,
+}
+
+impl Pipeline {
+    pub fn new(projections: Projections) -> Pipeline {
+        Pipeline {
+            projections,
+            held: None,
+        }
+    }
+
+    /// Folds `batch` and commits it, now or (a big batch) with the next.
+    /// Returns the position reached, committed or held; when the batch held
+    /// before does not commit, this one is not applied either.
+    pub fn apply(&mut self, batch: Vec<RawEnvelope>) -> Result<u64, ProjectionError> {
+        let overlap = batch.len() >= PIPELINE_MIN;
+        let staged = match self.held.take() {
+            Some(held) if overlap => self.commit_while(held, || self.projections.stage(batch))?,
+            held => {
+                if let Some(held) = held {
+                    self.projections.commit(held)?;
+                }
+                self.projections.stage(batch)?
+            }
+        };
+        if overlap && staged.position > staged.start {
+            let position = staged.position;
+            self.held = Some(staged);
+            Ok(position)
+        } else {
+            self.projections.commit(staged)
+        }
+    }
+
+    /// [`Projections::skip_undecodable`], in its place among the batches.
+    pub fn skip_undecodable(&mut self, position: u64, error: &str) -> Result<u64, ProjectionError> {
+        self.wait()?;
+        self.projections.skip_undecodable(position, error)
+    }
+
+    /// Commits the batch held, if any; returns the position published.
+    pub fn wait(&mut self) -> Result<u64, ProjectionError> {
+        match self.held.take() {
+            Some(held) => self.projections.commit(held),
+            None => Ok(self.projections.position()),
+        }
+    }
+
+    /// Commits `held` on a thread of its own while `fold` runs here.
+    fn commit_while(
+        &self,
+        held: Staged,
+        fold: impl FnOnce() -> Result<Staged, ProjectionError>,
+    ) -> Result<Staged, ProjectionError> {
+        let tenants = held.tenants.clone();
+        let (committed, staged) = std::thread::scope(|scope| {
+            let commit = std::thread::Builder::new()
+                .name("rollcall-commit".into())
+                .spawn_scoped(scope, || self.projections.commit(held));
+            let staged = fold();
+            let committed = match commit {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|_| Err(ProjectionError::Commit("its thread panicked".into()))),
+                Err(e) => Err(ProjectionError::Commit(format!(
+                    "no thread to commit on: {e}"
+                ))),
+            };
+            (committed, staged)
+        });
+        if let Err(e) = committed {
+            // Folded on top of a batch that is not committed: both go back.
+            let mut folded = self.projections.folded();
+            self.projections.restore(&mut folded, tenants);
+            if let Ok(staged) = staged {
+                self.projections.restore(&mut folded, staged.tenants);
+            }
+            return Err(e);
+        }
+        staged
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if let Err(error) = self.wait() {
+            tracing::error!(%error, "projection batch not committed");
+        }
+    }
+}
+
 /// A record the projector could not decode and skipped: an event of an unknown
 /// type or shape (tenant, id and type known), or a record that is not an event
 /// envelope at all (only its position known).
@@ -112,6 +228,8 @@ struct Inner {
     applied: broadcast::Sender<AppliedBatch>,
     /// Whether the store was emptied on open (another schema) and is rebuilt.
     rebuilding: bool,
+    /// Held while a batch is committed and published.
+    commit_gate: Mutex<()>,
 }
 
 /// Batches a slow consumer may fall behind before it must read the log itself.
@@ -141,6 +259,7 @@ impl Projections {
                 running: AtomicBool::new(false),
                 applied,
                 rebuilding,
+                commit_gate: Mutex::new(()),
             }),
         })
     }
@@ -178,6 +297,7 @@ impl Projections {
         self.catch_up_to(head);
         progress(self.position(), head);
         let mut stream = log.read(self.position().saturating_add(1)).await?;
+        let mut pipeline = Pipeline::new(self.clone());
         let mut batch = Vec::with_capacity(projector::MAX_BATCH);
         let mut records = 0;
         while let Some(next) = stream.next().await {
@@ -187,14 +307,14 @@ impl Projections {
                     let last = raw.position;
                     batch.push(raw);
                     if batch.len() == projector::MAX_BATCH || last >= head {
-                        let reached = self.apply(std::mem::take(&mut batch))?;
+                        let reached = pipeline.apply(std::mem::take(&mut batch))?;
                         progress(reached, head.max(reached));
                     }
                     last
                 }
                 Err(LogError::Undecodable { position, error }) => {
-                    self.apply(std::mem::take(&mut batch))?;
-                    self.skip_undecodable(position, &error)?;
+                    pipeline.apply(std::mem::take(&mut batch))?;
+                    pipeline.skip_undecodable(position, &error)?;
                     position
                 }
                 Err(e) => return Err(e.into()),
@@ -203,7 +323,8 @@ impl Projections {
                 break;
             }
         }
-        let reached = self.apply(batch)?;
+        pipeline.apply(batch)?;
+        let reached = pipeline.wait()?;
         progress(reached, head.max(reached));
         self.mark_caught_up();
         Ok((self.position(), records))
@@ -374,8 +495,9 @@ impl Projections {
     }
 
     fn folded(&self) -> std::sync::MutexGuard<'_, Folded> {
-        // A panic elsewhere while folding leaves the last committed state: the
-        // folded teams are only replaced after a batch is committed.
+        // A panic while folding ends the projector's task with the teams the
+        // batch had taken out lost; the store keeps the last committed state,
+        // from which the next start folds again.
         self.inner
             .folded
             .lock()
@@ -402,16 +524,43 @@ impl Projections {
         self.inner.running.store(false, Ordering::Release);
     }
 
-    /// Folds a batch: events at or below the checkpoint are skipped, undecodable
-    /// ones quarantined; the records and the checkpoint are committed together,
-    /// then the view and the position are published. Returns the position reached.
+    /// Folds a batch and commits it: events at or below the position reached are
+    /// skipped, undecodable ones quarantined; the records and the checkpoint are
+    /// committed together, then the view and the position are published. Returns
+    /// the position reached.
     pub fn apply(&self, batch: Vec<RawEnvelope>) -> Result<u64, ProjectionError> {
+        let staged = self.stage(batch)?;
+        self.commit(staged)
+    }
+
+    /// Quarantines a record of the log that is not an event at all (its reader
+    /// reported [`LogError::Undecodable`]) and moves the checkpoint past it, in one
+    /// commit. Returns the position reached.
+    pub fn skip_undecodable(&self, position: u64, error: &str) -> Result<u64, ProjectionError> {
+        let staged = self.stage_undecodable(position, error)?;
+        self.commit(staged)
+    }
+
+    /// Where the next batch folds from: the last batch folded, when it is not
+    /// committed yet (a [`Pipeline`] commits it meanwhile), else what is published.
+    fn base(&self, folded: &Folded) -> (u64, Arc<ReadView>) {
+        match &folded.staged {
+            Some((position, view)) if *position > self.position() => (*position, view.clone()),
+            _ => (self.position(), self.inner.view.load_full()),
+        }
+    }
+
+    /// Folds a batch into the teams and a new view, and gathers what to store,
+    /// without committing it. A batch that fails to fold leaves the teams it
+    /// touched as the store holds them.
+    fn stage(&self, batch: Vec<RawEnvelope>) -> Result<Staged, ProjectionError> {
         let mut folded = self.folded();
-        let start = self.position();
+        let (start, base) = self.base(&folded);
         let mut position = start;
-        let mut view = ReadView::clone(&self.inner.view.load());
-        // The batch folds teams taken out of the folded state; a failed commit
-        // puts back what the store holds instead.
+        let mut view = ReadView::clone(&base);
+        drop(base);
+        // The batch folds teams taken out of the folded state, and puts them back
+        // once folded; a failure puts back what the store holds instead.
         let mut work = Folded::default();
         let mut writes = Batch::default();
         let mut dirty = Dirty::default();
@@ -430,7 +579,8 @@ impl Projections {
                         work.teams.insert(tenant, team);
                     }
                     if let Err(e) = work.apply(&mut view, &envelope, &mut writes, &mut dirty) {
-                        self.restore(&mut folded, work);
+                        let tenants = work.teams.into_keys().collect();
+                        self.restore(&mut folded, tenants);
                         return Err(e);
                     }
                     applied.push(Record::Event(Arc::new(Applied::decoded(
@@ -454,32 +604,123 @@ impl Projections {
                 }
             }
         }
-        if position == start {
-            folded.teams.extend(work.teams);
-            return Ok(position);
-        }
-        let committed = work
-            .write_dirty(dirty, &mut writes)
-            .and_then(|()| self.inner.store.commit(writes, position));
-        if let Err(e) = committed {
-            self.restore(&mut folded, work);
+        if let Err(e) = work.write_dirty(dirty, &mut writes) {
+            let tenants = work.teams.into_keys().collect();
+            self.restore(&mut folded, tenants);
             return Err(e);
         }
+        let tenants: Vec<TenantId> = work.teams.keys().copied().collect();
         folded.teams.extend(work.teams);
         view.position = position;
-        self.inner.view.store(Arc::new(view));
-        drop(folded);
-        self.publish(position);
-        // Nobody listening is fine: consumers that join later read the log.
-        let _ = self.inner.applied.send(Arc::new(applied));
-        Ok(position)
+        let view = Arc::new(view);
+        if position > start {
+            folded.staged = Some((position, view.clone()));
+        }
+        Ok(Staged {
+            start,
+            position,
+            writes,
+            view,
+            applied,
+            tenants,
+        })
     }
 
-    /// After a batch that did not commit: the teams it folded go back to what the
-    /// store holds (the last committed state); a tenant the store cannot give back
-    /// is dropped from memory and its index, to be folded again from the log.
-    fn restore(&self, folded: &mut Folded, work: Folded) {
-        for tenant in work.teams.into_keys() {
+    /// [`skip_undecodable`](Self::skip_undecodable)'s batch, staged.
+    fn stage_undecodable(&self, position: u64, error: &str) -> Result<Staged, ProjectionError> {
+        let mut folded = self.folded();
+        let (start, base) = self.base(&folded);
+        let mut staged = Staged {
+            start,
+            position: start,
+            writes: Batch::default(),
+            view: base,
+            applied: Vec::new(),
+            tenants: Vec::new(),
+        };
+        if position <= start {
+            return Ok(staged);
+        }
+        tracing::warn!(position, %error, "record quarantined: not an event");
+        staged.writes.put(
+            quarantine_key(position),
+            quarantine_record(&Quarantined {
+                position,
+                tenant_id: None,
+                event_id: None,
+                event_type: None,
+                error: error.to_owned(),
+            })?,
+        );
+        let mut view = ReadView::clone(&staged.view);
+        view.position = position;
+        staged.view = Arc::new(view);
+        staged.position = position;
+        // Passed on too, so a follower sees every position in its place.
+        staged.applied.push(Record::NotAnEvent {
+            position,
+            error: error.to_owned(),
+        });
+        folded.staged = Some((position, staged.view.clone()));
+        Ok(staged)
+    }
+
+    /// Commits a staged batch with its checkpoint, then publishes its view and
+    /// position and passes its records on. A batch that does not commit leaves
+    /// the teams it touched, and every batch folded after it, as the store holds
+    /// them.
+    fn commit(&self, staged: Staged) -> Result<u64, ProjectionError> {
+        let Staged {
+            start,
+            position,
+            writes,
+            view,
+            applied,
+            tenants,
+        } = staged;
+        if position == start {
+            return Ok(self.position());
+        }
+        let committed = {
+            let _gate = self.gate();
+            let committed = self.inner.store.commit(writes, position);
+            if committed.is_ok() {
+                self.inner.view.store(view);
+                self.publish(position);
+            }
+            committed
+        };
+        match committed {
+            Ok(()) => {
+                // Nobody listening is fine: consumers that join later read the log.
+                let _ = self.inner.applied.send(Arc::new(applied));
+                Ok(position)
+            }
+            Err(e) => {
+                self.restore(&mut self.folded(), tenants);
+                Err(e)
+            }
+        }
+    }
+
+    /// Held while a batch is committed and published: whoever puts teams back
+    /// as the store holds them waits for a commit in flight first.
+    fn gate(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .commit_gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// After a batch that did not fold or commit: the teams of `tenants` go back
+    /// to what the store holds (the last committed state), and the next batch
+    /// folds from what is published; a tenant the store cannot give back is
+    /// dropped from memory and its index, to be folded again from the log.
+    fn restore(&self, folded: &mut Folded, tenants: Vec<TenantId>) {
+        let _gate = self.gate();
+        folded.staged = None;
+        for tenant in tenants {
+            folded.teams.remove(&tenant);
             match load_team(&self.inner.store, tenant) {
                 Ok(Some(team)) => {
                     folded.teams.insert(tenant, team);
@@ -490,39 +731,6 @@ impl Projections {
                 }
             }
         }
-    }
-
-    /// Quarantines a record of the log that is not an event at all (its reader
-    /// reported [`LogError::Undecodable`]) and moves the checkpoint past it, in one
-    /// commit. Returns the position reached.
-    pub fn skip_undecodable(&self, position: u64, error: &str) -> Result<u64, ProjectionError> {
-        let _folded = self.folded();
-        if position <= self.position() {
-            return Ok(self.position());
-        }
-        tracing::warn!(position, %error, "record quarantined: not an event");
-        let mut writes = Batch::default();
-        writes.put(
-            quarantine_key(position),
-            quarantine_record(&Quarantined {
-                position,
-                tenant_id: None,
-                event_id: None,
-                event_type: None,
-                error: error.to_owned(),
-            })?,
-        );
-        self.inner.store.commit(writes, position)?;
-        let mut view = ReadView::clone(&self.inner.view.load());
-        view.position = position;
-        self.inner.view.store(Arc::new(view));
-        self.publish(position);
-        // Passed on too, so a follower sees every position in its place.
-        let _ = self.inner.applied.send(Arc::new(vec![Record::NotAnEvent {
-            position,
-            error: error.to_owned(),
-        }]));
-        Ok(position)
     }
 
     /// Publishes a committed position. `caught_up` is set first, so whoever sees

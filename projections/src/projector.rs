@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::ProjectionError;
-use crate::projections::Projections;
+use crate::projections::{Pipeline, Projections};
 
 /// Most events folded into one committed batch. Live, a batch is whatever is
 /// ready (often one event); catching up, every read is ready, so batches grow to
@@ -108,6 +108,8 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
         );
     }
     let mut reported = std::time::Instant::now();
+    // Dropped on every way out, which commits the batch it holds.
+    let mut pipeline = Pipeline::new(projections.clone());
     loop {
         let from = projections.position().saturating_add(1);
         let mut stream = tokio::select! {
@@ -141,10 +143,16 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
                     Some(None) | None => break,
                 }
             }
-            let mut applied = projections.apply(batch);
+            // A full batch leaves more ready: it commits while the next one folds.
+            // Otherwise it commits now, so what was read is published.
+            let full = batch.len() == MAX_BATCH;
+            let mut applied = pipeline.apply(batch);
+            if !full || failed.is_some() {
+                applied = applied.and_then(|_| pipeline.wait());
+            }
             // A record that is not an event: quarantined, and the stream goes on.
             if let (Ok(_), Some(LogError::Undecodable { position, error })) = (&applied, &failed) {
-                applied = projections.skip_undecodable(*position, error);
+                applied = pipeline.skip_undecodable(*position, error);
                 failed = None;
             }
             if let Err(error) = &applied {

@@ -469,6 +469,50 @@ async fn any_gateway_reads_the_writes(log: Arc<dyn EventLog>) {
     );
 }
 
+/// A history longer than two of the projector's batches: catching up commits
+/// each batch on a thread of its own while it folds the next. Caught up that way
+/// (a rebuild, and the projector reading its subscription), the projections hold
+/// what they hold when every batch commits before the next is folded.
+async fn commits_a_batch_while_it_folds_the_next(log: Arc<dyn EventLog>) {
+    let events = 2 * rollcall_projections::MAX_BATCH as u64 + 300;
+    let h = busy_history(12, events);
+    let head = append_all(log.as_ref(), &h.events).await;
+
+    let one_at_a_time = TempDir::new().unwrap();
+    let stepwise = open(&one_at_a_time);
+    let mut read = log.read(1).await.expect("read");
+    let mut batch = Vec::new();
+    while let Some(raw) = read.next().await {
+        batch.push(raw.expect("an event"));
+        if batch.len() == 100 {
+            stepwise.apply(std::mem::take(&mut batch)).expect("applied");
+        }
+    }
+    assert_eq!(stepwise.apply(batch).expect("applied"), head);
+
+    let (_rebuilt_dir, rebuilt) = rebuild(log.as_ref()).await;
+    assert_eq!(rebuilt.position(), head);
+    assert_eq!(
+        rebuilt.state_hash().expect("state hash"),
+        stepwise.state_hash().expect("state hash")
+    );
+
+    let dir = TempDir::new().unwrap();
+    let p = open(&dir);
+    let projector = p.spawn(log.clone());
+    p.wait_for(head, WAIT).await.expect("caught up");
+    projector.stop().await.expect("clean stop");
+    assert_eq!(
+        p.state_hash().expect("state hash"),
+        stepwise.state_hash().expect("state hash")
+    );
+    let reopened = {
+        drop(p);
+        open(&dir)
+    };
+    assert_eq!(reopened.position(), head, "the last batch is committed");
+}
+
 /// A record at position 2 that is not an event at all (damaged, or written by
 /// something else): the log reports it in its place, readers and subscribers go on
 /// past it, and the projector quarantines it by position, live and on a rebuild.
@@ -623,6 +667,7 @@ cases!(
     every_view_through_the_projector,
     follows_live_and_reads_its_writes,
     catches_up_then_goes_live,
+    commits_a_batch_while_it_folds_the_next,
     quarantines_what_it_cannot_decode,
     stops_and_resumes_from_its_checkpoint,
     survives_a_crash_between_batches,
