@@ -5,7 +5,9 @@
 //!
 //! Full size (1,000,000 events across 1,000 tenants) by default; a quick run:
 //! `ROLLCALL_BENCH_EVENTS=20000 ROLLCALL_BENCH_TENANTS=100 cargo bench -p rollcall-projections`.
-//! `ROLLCALL_BENCH_CHECKS` sets the number of checks (default 1,000,000).
+//! `ROLLCALL_BENCH_CHECKS` sets the number of checks (default 1,000,000);
+//! `ROLLCALL_BENCH_ROUNDS` how many times the raw insert and the catch-up
+//! alternate (default 3; the medians are compared).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -52,6 +54,11 @@ fn dir_size(path: &std::path::Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
 fn rate(n: u64, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -60,6 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let events = env("ROLLCALL_BENCH_EVENTS", 1_000_000);
     let tenants = env("ROLLCALL_BENCH_TENANTS", 1_000).max(1);
     let checks = env("ROLLCALL_BENCH_CHECKS", 1_000_000);
+    let rounds = env("ROLLCALL_BENCH_ROUNDS", 3).max(1) as usize;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -94,28 +102,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok::<_, rollcall_log::LogError>(out)
     })?;
-    let raw_db = sled::open(dir.path().join("raw"))?;
-    let tree = raw_db.open_tree("raw")?;
-    let started = Instant::now();
-    for chunk in bytes.chunks(512) {
-        let mut batch = sled::Batch::default();
-        for (position, value) in chunk {
-            batch.insert(&position.to_be_bytes(), value.as_slice());
-        }
-        tree.apply_batch(batch)?;
-    }
-    raw_db.flush()?;
-    let sled_time = started.elapsed();
     let log_bytes: u64 = bytes.iter().map(|(_, value)| 8 + value.len() as u64).sum();
-    drop(bytes);
 
-    // Projection catch-up from 0 into a fresh db.
-    let projections = Projections::open(sled::open(dir.path().join("projections"))?)?;
-    let started = Instant::now();
-    let reached = runtime.block_on(projections.catch_up(log.as_ref()))?;
-    projections.flush()?;
-    let catch_up_time = started.elapsed();
-    assert_eq!(reached, head);
+    // The raw insert and the catch-up alternate, each round into fresh
+    // directories, and the medians are compared: one run of either moves with
+    // whatever else the machine is doing at that moment.
+    let mut sled_times = Vec::new();
+    let mut catch_up_times = Vec::new();
+    let mut projections = None;
+    for round in 0..rounds {
+        let raw_dir = dir.path().join(format!("raw-{round}"));
+        let raw_db = sled::open(&raw_dir)?;
+        let tree = raw_db.open_tree("raw")?;
+        let started = Instant::now();
+        for chunk in bytes.chunks(512) {
+            let mut batch = sled::Batch::default();
+            for (position, value) in chunk {
+                batch.insert(&position.to_be_bytes(), value.as_slice());
+            }
+            tree.apply_batch(batch)?;
+        }
+        raw_db.flush()?;
+        sled_times.push(started.elapsed());
+        drop((tree, raw_db));
+        std::fs::remove_dir_all(&raw_dir)?;
+
+        // Projection catch-up from 0 into a fresh db; the last round's is kept.
+        drop(projections.take());
+        let projections_dir = dir.path().join("projections");
+        if projections_dir.exists() {
+            std::fs::remove_dir_all(&projections_dir)?;
+        }
+        let fresh = Projections::open(sled::open(&projections_dir)?)?;
+        let started = Instant::now();
+        let reached = runtime.block_on(fresh.catch_up(log.as_ref()))?;
+        fresh.flush()?;
+        catch_up_times.push(started.elapsed());
+        assert_eq!(reached, head);
+        projections = Some(fresh);
+        println!(
+            "round {}: sled insert {:.2} s, catch-up {:.2} s ({:.2}x)",
+            round + 1,
+            sled_times[round].as_secs_f64(),
+            catch_up_times[round].as_secs_f64(),
+            sled_times[round].as_secs_f64() / catch_up_times[round].as_secs_f64()
+        );
+    }
+    drop(bytes);
+    let projections = projections.expect("at least one round");
+    let (sled_time, catch_up_time) = (median(&mut sled_times), median(&mut catch_up_times));
 
     let read_rate = rate(head, read_time);
     let sled_rate = rate(head, sled_time);
@@ -134,14 +169,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "{:<34} {:>10.2} {:>14.0} {:>10.2}",
-        "sled batch insert (same bytes)",
+        format!("sled batch insert, median of {rounds}"),
         sled_time.as_secs_f64(),
         sled_rate,
         sled_rate / read_rate
     );
     println!(
         "{:<34} {:>10.2} {:>14.0} {:>10.2}",
-        "projection catch-up",
+        format!("projection catch-up, median of {rounds}"),
         catch_up_time.as_secs_f64(),
         catch_up_rate,
         catch_up_rate / read_rate
