@@ -4,7 +4,7 @@
 //! store — with each member and team header written once per batch, however many
 //! of the batch's events touched them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use rollcall_aggregates::{
@@ -16,7 +16,7 @@ use rollcall_events::{Envelope, Event, TenantId, UserId};
 use crate::audit::{StoredAudit, StoredDelta};
 use crate::error::ProjectionError;
 use crate::index::{MemberEntry, MembershipKey, ReadView, TenantIndex};
-use crate::store::{Batch, audit_key, member_key, team_key, vocabulary_key};
+use crate::store::{AuditChunk, Batch, member_key, team_key, vocabulary_key};
 use crate::stored::{StoredMember, StoredTeam, StoredVocabulary, encode};
 
 /// The projector's own state: every tenant's folded team, and the position and
@@ -27,10 +27,12 @@ pub(crate) struct Folded {
     pub staged: Option<(u64, Arc<ReadView>)>,
 }
 
-/// What a batch will write besides its audit entries, gathered so each record is
-/// written once.
+/// What a batch will write, gathered so each record is written once and each
+/// tenant's audit entries in as few records as [`AuditChunk`]s allow.
 #[derive(Default)]
 pub(crate) struct Dirty {
+    /// Each tenant's audit entries, encoded, in position order.
+    audits: BTreeMap<TenantId, Vec<(u64, Vec<u8>)>>,
     members: BTreeSet<(TenantId, UserId)>,
     teams: BTreeSet<TenantId>,
     /// Tenants whose catalog or roles changed in the batch.
@@ -129,12 +131,11 @@ fn delta(
 
 impl Folded {
     /// Folds one decoded event into the teams and the view, and adds its audit
-    /// entry to `batch`.
+    /// entry to what the batch will write.
     pub fn apply(
         &mut self,
         view: &mut ReadView,
         envelope: &Envelope,
-        batch: &mut Batch,
         dirty: &mut Dirty,
     ) -> Result<(), ProjectionError> {
         let tenant = envelope.tenant_id;
@@ -239,10 +240,11 @@ impl Folded {
         let audit = StoredAudit::of(envelope, actor_name, target_name, deltas);
         let position = envelope.position;
         index.record_audit(position, target, envelope.actor);
-        batch.put(
-            audit_key(tenant, position),
-            encode(&audit).map_err(encoding)?,
-        );
+        dirty
+            .audits
+            .entry(tenant)
+            .or_default()
+            .push((position, encode(&audit).map_err(encoding)?));
         dirty.teams.insert(tenant);
         if vocabulary_changed {
             dirty.vocabularies.insert(tenant);
@@ -255,6 +257,20 @@ impl Folded {
     /// Adds the batch's members and team headers, each once, in their state at
     /// the end of the batch.
     pub fn write_dirty(&self, dirty: Dirty, batch: &mut Batch) -> Result<(), ProjectionError> {
+        for (tenant, entries) in dirty.audits {
+            let mut chunk = AuditChunk::default();
+            for (position, entry) in entries {
+                chunk.push(position, &entry)?;
+                if chunk.is_full()
+                    && let Some((key, value)) = std::mem::take(&mut chunk).record(tenant)
+                {
+                    batch.put(key, value);
+                }
+            }
+            if let Some((key, value)) = chunk.record(tenant) {
+                batch.put(key, value);
+            }
+        }
         for (tenant, user) in dirty.members {
             if let Some(member) = self.teams.get(&tenant).and_then(|t| t.member(user)) {
                 batch.put(
@@ -325,9 +341,7 @@ mod tests {
         let mut dirty = Dirty::default();
         for raw in events {
             let envelope = raw.decode().expect("decodes");
-            folded
-                .apply(view, &envelope, &mut batch, &mut dirty)
-                .expect("folds");
+            folded.apply(view, &envelope, &mut dirty).expect("folds");
         }
         folded.write_dirty(dirty, &mut batch).expect("writes");
         batch.records
@@ -356,9 +370,9 @@ mod tests {
         }
         let (mut folded, mut view) = (Folded::default(), ReadView::default());
         let records = fold(&mut folded, &mut view, &h.events);
-        // One audit entry per event, the owner and user 2 once, the team header
-        // and its vocabulary once.
-        assert_eq!(records, h.events.len() + 2 + 1 + 1);
+        // The audit entries of the events in one chunk (they are small), the
+        // owner and user 2 once, the team header and its vocabulary once.
+        assert_eq!(records, 1 + 2 + 1 + 1);
         assert_eq!(folded.teams[&TENANT], h.team(TENANT));
 
         // A login afterwards: its audit entry, its member, the team header (the

@@ -578,7 +578,7 @@ impl Projections {
                     {
                         work.teams.insert(tenant, team);
                     }
-                    if let Err(e) = work.apply(&mut view, &envelope, &mut writes, &mut dirty) {
+                    if let Err(e) = work.apply(&mut view, &envelope, &mut dirty) {
                         let tenants = work.teams.into_keys().collect();
                         self.restore(&mut folded, tenants);
                         return Err(e);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// The layout and encoding of everything below. A store written under another
 /// version is rebuilt from the log.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// An instant, exactly (seconds and nanoseconds since the epoch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
