@@ -3,8 +3,9 @@
 //! run; then in-process checks per second and latency next to a bare HashMap
 //! lookup.
 //!
-//! Full size (1,000,000 events across 1,000 tenants) by default; a quick run:
-//! `ROLLCALL_BENCH_EVENTS=20000 ROLLCALL_BENCH_TENANTS=100 cargo bench -p rollcall-projections`.
+//! 300,000 events across 300 tenants by default (under a minute); the full
+//! size: `ROLLCALL_BENCH_EVENTS=1000000 ROLLCALL_BENCH_TENANTS=1000 cargo bench
+//! -p rollcall-projections`.
 //! `ROLLCALL_BENCH_CHECKS` sets the number of checks (default 1,000,000);
 //! `ROLLCALL_BENCH_ROUNDS` how many times the raw insert and the catch-up
 //! alternate (default 3; the medians are compared).
@@ -64,8 +65,8 @@ fn rate(n: u64, d: Duration) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let events = env("ROLLCALL_BENCH_EVENTS", 1_000_000);
-    let tenants = env("ROLLCALL_BENCH_TENANTS", 1_000).max(1);
+    let events = env("ROLLCALL_BENCH_EVENTS", 300_000);
+    let tenants = env("ROLLCALL_BENCH_TENANTS", 300).max(1);
     let checks = env("ROLLCALL_BENCH_CHECKS", 1_000_000);
     let rounds = env("ROLLCALL_BENCH_ROUNDS", 3).max(1) as usize;
     let runtime = tokio::runtime::Builder::new_multi_thread()
