@@ -88,6 +88,21 @@ pub(crate) struct Staged {
     tenants: Vec<TenantId>,
 }
 
+/// A batch that did not fold, and the tenants whose teams it took out.
+pub(crate) struct Unstaged {
+    error: ProjectionError,
+    tenants: Vec<TenantId>,
+}
+
+/// [`Projections::claim`]'s guard.
+pub(crate) struct Claim(Projections);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.0.inner.running.store(false, Ordering::Release);
+    }
+}
+
 /// Batches at least this big are committed on a thread of their own while the
 /// next one is folded; smaller ones (live, often one event) commit at once.
 pub(crate) const PIPELINE_MIN: usize = 256;
@@ -122,7 +137,9 @@ impl Pipeline {
                 if let Some(held) = held {
                     self.projections.commit(held)?;
                 }
-                self.projections.stage(batch)?
+                self.projections
+                    .stage(batch)
+                    .map_err(|unstaged| self.projections.put_back(unstaged))?
             }
         };
         if overlap && staged.position > staged.start {
@@ -137,7 +154,8 @@ impl Pipeline {
     /// [`Projections::skip_undecodable`], in its place among the batches.
     pub fn skip_undecodable(&mut self, position: u64, error: &str) -> Result<u64, ProjectionError> {
         self.wait()?;
-        self.projections.skip_undecodable(position, error)
+        let staged = self.projections.stage_undecodable(position, error)?;
+        self.projections.commit(staged)
     }
 
     /// Commits the batch held, if any; returns the position published.
@@ -152,7 +170,7 @@ impl Pipeline {
     fn commit_while(
         &self,
         held: Staged,
-        fold: impl FnOnce() -> Result<Staged, ProjectionError>,
+        fold: impl FnOnce() -> Result<Staged, Unstaged>,
     ) -> Result<Staged, ProjectionError> {
         let tenants = held.tenants.clone();
         let (committed, staged) = std::thread::scope(|scope| {
@@ -170,6 +188,8 @@ impl Pipeline {
             };
             (committed, staged)
         });
+        // Put back only now that the commit is done, whatever its outcome.
+        let staged = staged.map_err(|unstaged| self.projections.put_back(unstaged));
         if let Err(e) = committed {
             // Folded on top of a batch that is not committed: both go back.
             let mut folded = self.projections.folded();
@@ -279,20 +299,24 @@ impl Projections {
 
     /// Folds everything up to the log's current head, then returns the position
     /// reached (rebuilds, tools and benchmarks; no live follow).
+    /// [`ProjectionError::AlreadyRunning`] while a projector runs on these
+    /// projections.
     pub async fn catch_up(&self, log: &dyn EventLog) -> Result<u64, ProjectionError> {
         let (position, _) = self.catch_up_with(log, |_, _| {}).await?;
         Ok(position)
     }
 
     /// [`catch_up`](Self::catch_up) that calls `progress(reached, head)` before
-    /// the first batch and after every batch, and also answers how many records
-    /// it read. A record that is not an event is quarantined in its place.
+    /// the first batch and after every batch (`reached` folded; all of it is
+    /// committed before this returns), and also answers how many records it
+    /// read. A record that is not an event is quarantined in its place.
     pub async fn catch_up_with(
         &self,
         log: &dyn EventLog,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<(u64, u64), ProjectionError> {
         use futures::StreamExt;
+        let _claim = self.claim()?;
         let head = log.head().await?;
         self.catch_up_to(head);
         progress(self.position(), head);
@@ -371,6 +395,7 @@ impl Projections {
     }
 
     /// A copy of the folded team of `tenant` (its members shared, not copied).
+    /// Catching up, it may include a batch folded and not committed yet.
     pub fn team(&self, tenant: TenantId) -> Option<Team> {
         self.folded().teams.get(&tenant).cloned()
     }
@@ -516,29 +541,44 @@ impl Projections {
         }
     }
 
-    pub(crate) fn claim_projector(&self) -> bool {
-        !self.inner.running.swap(true, Ordering::AcqRel)
-    }
-
-    pub(crate) fn release_projector(&self) {
-        self.inner.running.store(false, Ordering::Release);
+    /// The one right to fold into these projections: a projector holds it while
+    /// it runs, a catch-up or a direct `apply` while it works. Released when the
+    /// guard drops, however its holder ends.
+    pub(crate) fn claim(&self) -> Result<Claim, ProjectionError> {
+        if self.inner.running.swap(true, Ordering::AcqRel) {
+            return Err(ProjectionError::AlreadyRunning);
+        }
+        Ok(Claim(self.clone()))
     }
 
     /// Folds a batch and commits it: events at or below the position reached are
     /// skipped, undecodable ones quarantined; the records and the checkpoint are
     /// committed together, then the view and the position are published. Returns
-    /// the position reached.
+    /// the position reached. [`ProjectionError::AlreadyRunning`] while a projector
+    /// or a catch-up folds into these projections.
     pub fn apply(&self, batch: Vec<RawEnvelope>) -> Result<u64, ProjectionError> {
-        let staged = self.stage(batch)?;
+        let _claim = self.claim()?;
+        let staged = self
+            .stage(batch)
+            .map_err(|unstaged| self.put_back(unstaged))?;
         self.commit(staged)
     }
 
     /// Quarantines a record of the log that is not an event at all (its reader
     /// reported [`LogError::Undecodable`]) and moves the checkpoint past it, in one
-    /// commit. Returns the position reached.
+    /// commit. Returns the position reached. [`ProjectionError::AlreadyRunning`]
+    /// while a projector or a catch-up folds into these projections.
     pub fn skip_undecodable(&self, position: u64, error: &str) -> Result<u64, ProjectionError> {
+        let _claim = self.claim()?;
         let staged = self.stage_undecodable(position, error)?;
         self.commit(staged)
+    }
+
+    /// A batch that did not fold: its teams go back as the store holds them.
+    /// Called once no commit is in flight.
+    fn put_back(&self, unstaged: Unstaged) -> ProjectionError {
+        self.restore(&mut self.folded(), unstaged.tenants);
+        unstaged.error
     }
 
     /// Where the next batch folds from: the last batch folded, when it is not
@@ -551,9 +591,10 @@ impl Projections {
     }
 
     /// Folds a batch into the teams and a new view, and gathers what to store,
-    /// without committing it. A batch that fails to fold leaves the teams it
-    /// touched as the store holds them.
-    fn stage(&self, batch: Vec<RawEnvelope>) -> Result<Staged, ProjectionError> {
+    /// without committing it. A batch that fails to fold answers the tenants it
+    /// touched, to be put back as the store holds them once the commit in flight
+    /// (if any) is done: not before, or they would miss that commit.
+    fn stage(&self, batch: Vec<RawEnvelope>) -> Result<Staged, Unstaged> {
         let mut folded = self.folded();
         let (start, base) = self.base(&folded);
         let mut position = start;
@@ -578,10 +619,11 @@ impl Projections {
                     {
                         work.teams.insert(tenant, team);
                     }
-                    if let Err(e) = work.apply(&mut view, &envelope, &mut dirty) {
-                        let tenants = work.teams.into_keys().collect();
-                        self.restore(&mut folded, tenants);
-                        return Err(e);
+                    if let Err(error) = work.apply(&mut view, &envelope, &mut dirty) {
+                        // The failing event's team was taken out too.
+                        let mut tenants: Vec<TenantId> = work.teams.into_keys().collect();
+                        tenants.push(tenant);
+                        return Err(Unstaged { error, tenants });
                     }
                     applied.push(Record::Event(Arc::new(Applied::decoded(
                         raw,
@@ -590,24 +632,27 @@ impl Projections {
                 }
                 Err(error) => {
                     tracing::warn!(position, event_id = %raw.event_id, %error, "event quarantined");
-                    writes.put(
-                        quarantine_key(position),
-                        quarantine_record(&Quarantined {
-                            position,
-                            tenant_id: Some(raw.tenant_id),
-                            event_id: Some(raw.event_id),
-                            event_type: Some(raw.event_type.clone()),
-                            error: error.to_string(),
-                        })?,
-                    );
+                    let record = quarantine_record(&Quarantined {
+                        position,
+                        tenant_id: Some(raw.tenant_id),
+                        event_id: Some(raw.event_id),
+                        event_type: Some(raw.event_type.clone()),
+                        error: error.to_string(),
+                    });
+                    match record {
+                        Ok(record) => writes.put(quarantine_key(position), record),
+                        Err(error) => {
+                            let tenants = work.teams.into_keys().collect();
+                            return Err(Unstaged { error, tenants });
+                        }
+                    }
                     applied.push(Record::Event(Arc::new(Applied::decoded(raw, None))));
                 }
             }
         }
-        if let Err(e) = work.write_dirty(dirty, &mut writes) {
+        if let Err(error) = work.write_dirty(dirty, &mut writes) {
             let tenants = work.teams.into_keys().collect();
-            self.restore(&mut folded, tenants);
-            return Err(e);
+            return Err(Unstaged { error, tenants });
         }
         let tenants: Vec<TenantId> = work.teams.keys().copied().collect();
         folded.teams.extend(work.teams);

@@ -63,25 +63,14 @@ impl ProjectorHandle {
 pub(crate) fn spawn(projections: Projections, log: Arc<dyn EventLog>) -> ProjectorHandle {
     let (stop_tx, stop_rx) = watch::channel(false);
     let task = tokio::spawn(async move {
-        if !projections.claim_projector() {
-            return Err(ProjectionError::AlreadyRunning);
-        }
         // Released on every way out, aborts included (the guard drops with the future).
-        let _claim = Claim(projections.clone());
+        let _claim = projections.claim()?;
         run(&projections, log.as_ref(), stop_rx).await;
         projections.flush()
     });
     ProjectorHandle {
         stop: stop_tx,
         task,
-    }
-}
-
-struct Claim(Projections);
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        self.0.release_projector();
     }
 }
 
@@ -111,6 +100,15 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
     // Dropped on every way out, which commits the batch it holds.
     let mut pipeline = Pipeline::new(projections.clone());
     loop {
+        // What is held is committed before the log is subscribed to again (which
+        // may take a while when the log is down).
+        if let Err(error) = pipeline.wait() {
+            tracing::error!(%error, "projection batch not committed; retrying");
+            if pause(&mut stop).await {
+                return;
+            }
+            continue;
+        }
         let from = projections.position().saturating_add(1);
         let mut stream = tokio::select! {
             _ = stopped(&mut stop) => return,
@@ -124,9 +122,23 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
             }
         };
         loop {
-            let first = tokio::select! {
-                _ = stopped(&mut stop) => return,
-                item = stream.next() => item,
+            let first = match stream.next().now_or_never() {
+                Some(item) => item,
+                None => {
+                    // Nothing ready: a batch held to commit beside the next one
+                    // is committed now, so it is published before the wait.
+                    if let Err(error) = pipeline.wait() {
+                        tracing::error!(%error, "projection batch not committed; retrying");
+                        if pause(&mut stop).await {
+                            return;
+                        }
+                        break;
+                    }
+                    tokio::select! {
+                        _ = stopped(&mut stop) => return,
+                        item = stream.next() => item,
+                    }
+                }
             };
             let mut failed = None;
             let mut batch: Vec<RawEnvelope> = Vec::new();
@@ -143,8 +155,8 @@ async fn run(projections: &Projections, log: &dyn EventLog, mut stop: watch::Rec
                     Some(None) | None => break,
                 }
             }
-            // A full batch leaves more ready: it commits while the next one folds.
-            // Otherwise it commits now, so what was read is published.
+            // A full batch is held to commit while the next one folds (or before
+            // the loop waits for more); any other commits now.
             let full = batch.len() == MAX_BATCH;
             let mut applied = pipeline.apply(batch);
             if !full || failed.is_some() {

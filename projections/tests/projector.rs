@@ -538,6 +538,30 @@ async fn commits_a_batch_while_it_folds_the_next(log: Arc<dyn EventLog>) {
     assert_eq!(reopened.position(), head, "the last batch is committed");
 }
 
+/// A backlog of exactly one full batch, and nothing after it: the batch held to
+/// commit beside the next one is committed and published before the projector
+/// waits for more. Meanwhile nothing else may fold into the same projections.
+async fn publishes_a_full_batch_with_nothing_after_it(log: Arc<dyn EventLog>) {
+    let h = busy_history(12, rollcall_projections::MAX_BATCH as u64);
+    let head = append_all(log.as_ref(), &h.events).await;
+    assert_eq!(head, rollcall_projections::MAX_BATCH as u64);
+    let dir = TempDir::new().unwrap();
+    let p = open(&dir);
+    let projector = p.spawn(log.clone());
+    assert_eq!(p.wait_for(head, WAIT).await, Ok(head));
+    assert!(p.caught_up());
+    assert!(matches!(
+        p.apply(Vec::new()),
+        Err(ProjectionError::AlreadyRunning)
+    ));
+    assert!(matches!(
+        p.catch_up(log.as_ref()).await,
+        Err(ProjectionError::AlreadyRunning)
+    ));
+    projector.stop().await.expect("clean stop");
+    assert_eq!(p.apply(Vec::new()).expect("applied once it stopped"), head);
+}
+
 /// A record at position 2 that is not an event at all (damaged, or written by
 /// something else): the log reports it in its place, readers and subscribers go on
 /// past it, and the projector quarantines it by position, live and on a rebuild.
@@ -693,6 +717,7 @@ cases!(
     follows_live_and_reads_its_writes,
     catches_up_then_goes_live,
     commits_a_batch_while_it_folds_the_next,
+    publishes_a_full_batch_with_nothing_after_it,
     quarantines_what_it_cannot_decode,
     stops_and_resumes_from_its_checkpoint,
     survives_a_crash_between_batches,
