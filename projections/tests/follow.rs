@@ -19,7 +19,7 @@ use rollcall_events::{Actor, RawEnvelope, TenantId};
 use rollcall_log::{Appended, EmbeddedLog, EventLog, EventStream, LogError};
 use rollcall_projections::testing::{History, busy_history};
 use rollcall_projections::{FollowStream, Projections};
-use rollcall_tests::{NatsServer, open_sled};
+use rollcall_tests::{NatsServer, append_all, open_sled, overwrite_with_not_an_event};
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -30,18 +30,6 @@ const PAST_THE_BACKLOG: usize = 1100;
 /// A record as a follower saw it: `Ok(position)` for an event (with whether it
 /// decoded), `Err(position)` for a record that is not an event.
 type Seen = Result<(u64, bool), u64>;
-
-async fn append_all(log: &dyn EventLog, events: &[RawEnvelope]) -> u64 {
-    let mut last = 0;
-    for raw in events {
-        last = log
-            .append(raw.tenant_id, raw.tenant_seq - 1, raw)
-            .await
-            .expect("append")
-            .position;
-    }
-    last
-}
 
 /// The next `n` records the follower yields, each within [`WAIT`].
 async fn take(follow: &mut FollowStream, n: usize) -> Vec<Seen> {
@@ -240,11 +228,7 @@ impl Backend for Embedded {
         );
         append_all(self.log.as_ref(), &[first.clone(), foreign]).await;
         // The record at position 2 is overwritten in the store.
-        self.db
-            .open_tree("log.events")
-            .expect("events tree")
-            .insert(2u64.to_be_bytes(), &b"{\"not\": \"an envelope\"}"[..])
-            .expect("overwrite");
+        overwrite_with_not_an_event(&self.db, 2);
     }
 }
 
@@ -273,18 +257,9 @@ impl Backend for JetStream {
     async fn append_garbage_after(&self, first: &RawEnvelope) {
         append_all(self.log.as_ref(), std::slice::from_ref(first)).await;
         // Something else publishes on the events subject of another tenant.
-        let client = async_nats::connect(self.server.url())
-            .await
-            .expect("connect");
-        async_nats::jetstream::new(client)
-            .publish(
-                format!("rollcall.events.{}", TenantId::from_u128(0xbad)),
-                "not an envelope".into(),
-            )
-            .await
-            .expect("publish")
-            .await
-            .expect("stored");
+        self.server
+            .publish_not_an_event(TenantId::from_u128(0xbad))
+            .await;
     }
 }
 

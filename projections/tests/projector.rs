@@ -17,24 +17,10 @@ use rollcall_events::{Permission, RoleKey};
 use rollcall_log::{Appended, EmbeddedLog, EventLog, EventStream, LogError};
 use rollcall_projections::testing::{History, busy_history};
 use rollcall_projections::{AuditQuery, ProjectionError, Projections, WaitTimeout};
-use rollcall_tests::{NatsServer, open_sled};
+use rollcall_tests::{NatsServer, append_all, open_sled, overwrite_with_not_an_event};
 use tempfile::TempDir;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Appends events in order, each at its tenant's next sequence; returns the last
-/// position the log assigned.
-async fn append_all(log: &dyn EventLog, events: &[RawEnvelope]) -> u64 {
-    let mut last = 0;
-    for raw in events {
-        last = log
-            .append(raw.tenant_id, raw.tenant_seq - 1, raw)
-            .await
-            .expect("append")
-            .position;
-    }
-    last
-}
 
 /// Opens (or reopens, after a stop or a kill) the projections in `dir`.
 fn open(dir: &TempDir) -> Projections {
@@ -626,10 +612,7 @@ async fn embedded_log_quarantines_records_that_are_not_events() {
     let next = h.push(TENANT, Actor::Operator, invited(user(2), &["user"]));
     append_all(&log, &[first, foreign, next]).await;
     // The record at position 2 is overwritten in the store.
-    db.open_tree("log.events")
-        .expect("events tree")
-        .insert(2u64.to_be_bytes(), &b"{\"not\": \"an envelope\"}"[..])
-        .expect("overwrite");
+    overwrite_with_not_an_event(&db, 2);
     quarantines_records_that_are_not_events(Arc::new(log)).await;
 }
 
@@ -641,24 +624,16 @@ async fn jetstream_log_quarantines_records_that_are_not_events() {
     let next = h.push(TENANT, Actor::Operator, invited(user(2), &["user"]));
     append_all(backend.log.as_ref(), &[first]).await;
     // Something else publishes on the events subject of another tenant.
-    let client = async_nats::connect(backend._server.url())
-        .await
-        .expect("connect");
-    async_nats::jetstream::new(client)
-        .publish(
-            format!("rollcall.events.{}", TenantId::from_u128(0xbad)),
-            "not an envelope".into(),
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("stored");
+    backend
+        .server
+        .publish_not_an_event(TenantId::from_u128(0xbad))
+        .await;
     append_all(backend.log.as_ref(), &[next]).await;
     quarantines_records_that_are_not_events(backend.log.clone()).await;
 }
 
 struct JetStream {
-    _server: NatsServer,
+    server: NatsServer,
     log: Arc<dyn EventLog>,
 }
 
@@ -667,7 +642,7 @@ impl JetStream {
         let server = NatsServer::start();
         let log = server.connect_log().await;
         JetStream {
-            _server: server,
+            server,
             log: Arc::new(log),
         }
     }

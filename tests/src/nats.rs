@@ -57,6 +57,22 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// Publishes a message that is not an event envelope on the events subject
+    /// of `tenant`, as something other than Rollcall might: readers of the log
+    /// meet it in its place, as a record they cannot decode.
+    pub async fn publish_not_an_event(&self, tenant: rollcall_events::TenantId) {
+        let client = async_nats::connect(self.url()).await.expect("connect");
+        async_nats::jetstream::new(client)
+            .publish(
+                format!("rollcall.events.{tenant}"),
+                "not an envelope".into(),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }
