@@ -214,7 +214,7 @@ async fn rides_out_a_log_that_is_down_at_first() {
         user_invited(11, 101, "ada@example.com", "Ada", "n-ada"),
     )
     .await;
-    let flaky = Arc::new(consumer_support::flaky::FlakySubscribe::new(inner, 0));
+    let flaky = Arc::new(rollcall_tests::FlakySubscribe::new(inner, 0));
     // The read side has applied both events; the mailer, behind it, reads them
     // from the log, which fails three times first.
     let read_side = ReadSide::start(flaky.clone());

@@ -266,7 +266,7 @@ async fn bad_requests_are_problems() {
 async fn a_log_that_fails_during_catch_up_ends_the_stream_and_a_reconnect_resumes() {
     let (_log_dir, inner) = consumer_support::embedded_log();
     let (acme, _) = two_tenants(&*inner).await;
-    let flaky = Arc::new(consumer_support::flaky::FlakySubscribe::new(inner, 0));
+    let flaky = Arc::new(rollcall_tests::FlakySubscribe::new(inner, 0));
     let h = harness(flaky.clone(), Duration::from_secs(15));
     h.read.wait_for(5, Duration::from_secs(5)).await.unwrap();
     // The read side is caught up; the stream's own read of the log fails.

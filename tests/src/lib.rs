@@ -2,11 +2,13 @@
 //! as a child process, and the event log's conformance suite that every backend runs.
 
 pub mod cluster;
+pub mod flaky;
 pub mod log_conformance;
 pub mod nats;
 pub mod server;
 
 pub use cluster::NatsCluster;
+pub use flaky::FlakySubscribe;
 pub use nats::NatsServer;
 pub use server::{RollcallServer, ServerOptions};
 

@@ -4,7 +4,6 @@
 
 #![allow(dead_code)]
 
-pub mod flaky;
 pub mod outbox;
 
 use std::sync::Arc;

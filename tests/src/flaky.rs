@@ -1,5 +1,6 @@
 //! A log whose next `subscribe` or `read` calls fail, to test how consumers ride
-//! out an unavailable log.
+//! out an unavailable log; with no failures, a log that counts how often it is
+//! read and subscribed to.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
